@@ -1,0 +1,1 @@
+//! Domain layer (pure): rule model, eligibility, rule counting, port-range merge, rule strings.

@@ -1,0 +1,13 @@
+//! sg-tightener: replaces broad private-range security-group ingress rules with the tightest
+//! blocks that VPC flow logs prove are in use.
+//!
+//! Layering (each file's `//!` line names its layer):
+//! - [`domain`] is pure: plain data in, plain data out. No kube, no aws-sdk, no tokio, no clock
+//!   (time is passed in). Everything that decides lives here.
+//! - [`crd`] holds the Kubernetes resource types only.
+//! - [`aws`] holds ports (traits speaking domain types) and the adapters on aws-sdk-*.
+//! - [`controller`] runs one reconciler per kind: observe (I/O) → decide (domain) → act (I/O) → report.
+//! - [`cli`] holds the offline commands, which run the domain on local files.
+
+pub mod cli;
+pub mod domain;

@@ -1,0 +1,2 @@
+//! Binary entry point: wiring only.
+fn main() {}
