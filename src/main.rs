@@ -1,2 +1,20 @@
-//! Binary entry point: wiring only.
-fn main() {}
+//! Binary entry point: wiring only (clap subcommands → run / crds / offline commands).
+
+use clap::Parser;
+use sg_tightener::cli::{self, Cli, Command};
+
+fn main() {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(_) | Command::Crds => {
+            eprintln!("sg-tightener: the operator commands are not built yet");
+            std::process::exit(2);
+        }
+        offline => {
+            if let Err(error) = cli::run_offline(offline) {
+                eprintln!("sg-tightener: {error}");
+                std::process::exit(error.exit_code());
+            }
+        }
+    }
+}

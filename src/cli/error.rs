@@ -1,0 +1,37 @@
+//! CLI layer: the offline commands' error — one line, naming the file and the value; exit 2.
+
+use std::path::PathBuf;
+
+/// Everything an offline command can fail with. Each message is one line.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A file could not be read.
+    #[error("failed to read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A file was read but its content is not what the command expects.
+    #[error("invalid {path}: {message}")]
+    InvalidInput { path: PathBuf, message: String },
+    /// A flag has a value out of range or malformed.
+    #[error("invalid --{flag} {value:?}: {message}")]
+    InvalidFlag {
+        flag: &'static str,
+        value: String,
+        message: String,
+    },
+    /// Writing the result failed.
+    #[error("failed to write output: {0}")]
+    Write(#[from] std::io::Error),
+}
+
+impl CliError {
+    /// The process exit status for this error: 2 for bad input, 1 for output failures.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Write(_) => 1,
+            _ => 2,
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Domain layer (pure): attribution of flows to the eligible rules of the groups whose ENIs they reached.

@@ -1,0 +1,88 @@
+//! Domain layer (pure): the evidence document (`sg-tightener.evidence/v1`) that the flow-log
+//! readers produce and the planner consumes, plus attribution and coverage (submodules).
+//!
+//! A [`Flow`] is one distinct (source, destination, interface, protocol, port) tuple with the number
+//! of records that carried it: memory is bounded by distinct tuples, not by log volume.
+
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+
+pub mod attribution;
+pub mod coverage;
+
+/// The schema tag written into every evidence document.
+pub const EVIDENCE_SCHEMA: &str = "sg-tightener.evidence/v1";
+
+/// What `sg-tightener analyse` writes and `sg-tightener plan --evidence` reads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvidenceDocument {
+    /// Always [`EVIDENCE_SCHEMA`].
+    pub schema: String,
+    /// The observation window the flows were selected from.
+    pub window: Window,
+    /// Days without data, earliest record seen.
+    #[serde(default)]
+    pub coverage: Coverage,
+    /// Parse counters (records read, malformed lines, NODATA/SKIPDATA).
+    #[serde(default)]
+    pub stats: ParseStats,
+    /// Distinct flow tuples.
+    #[serde(default)]
+    pub flows: Vec<Flow>,
+}
+
+/// A half-open time window `[start, end)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Window {
+    pub start: jiff::Timestamp,
+    pub end: jiff::Timestamp,
+}
+
+/// How completely the evidence covers its window.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Coverage {
+    /// UTC days inside the window with no record at all (or only SKIPDATA records).
+    #[serde(default)]
+    pub days_without_data: Vec<jiff::civil::Date>,
+    /// The earliest record start seen, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub earliest_record: Option<jiff::Timestamp>,
+}
+
+/// Counters from parsing flow-log text.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParseStats {
+    /// Lines that parsed into a flow record with data (`log-status OK`).
+    pub records: u64,
+    /// Records skipped because they did not match the selection (action, window, protocol).
+    pub filtered: u64,
+    /// `NODATA` records (no traffic in the capture window: not a gap).
+    pub nodata: u64,
+    /// `SKIPDATA` records (records lost by AWS: counted as a coverage gap).
+    pub skipdata: u64,
+    /// Lines that could not be parsed.
+    pub malformed: u64,
+}
+
+/// One distinct flow tuple and the number of records that carried it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flow {
+    /// Original source address (`pkt-srcaddr` when the format has it, else `srcaddr`).
+    pub source: Ipv4Addr,
+    /// Original destination address (`pkt-dstaddr` when present, else `dstaddr`).
+    pub destination: Ipv4Addr,
+    /// The ENI the record was captured on, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface_id: Option<String>,
+    /// IANA protocol number (6 tcp, 17 udp, 1 icmp).
+    pub protocol: u8,
+    /// Destination port (0 for protocols without ports).
+    pub port: u16,
+    /// How many flow-log records carried this tuple.
+    pub records: u64,
+}
