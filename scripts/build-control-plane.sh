@@ -77,6 +77,13 @@ build_stamp() {
 check_go() {
   command -v go >/dev/null 2>&1 ||
     die "'go' is not on PATH: install Go >= 1.26 (it builds kube-apiserver, etcd, kubectl and helm)"
+  local v minor
+  v=$(GOTOOLCHAIN=local go env GOVERSION) # go1.26.8
+  minor=${v#go1.}
+  minor=${minor%%.*}
+  if ! [[ $v == go1.* && $minor =~ ^[0-9]+$ ]] || ((minor < 26)); then
+    die "$v is too old: the pinned kube-apiserver/etcd/helm modules need Go >= 1.26"
+  fi
 }
 
 # download_modules DIR: fetch what DIR/go.sum pins; one clear line when the proxy is unreachable.
