@@ -68,7 +68,8 @@ tail_log() {
 start() {
   local name=$1
   shift
-  setsid env SGT_TESTENV_DIR="$DIR" "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null &
+  # 8>&-: the server must not inherit (and so hold) DIR's lock.
+  setsid env SGT_TESTENV_DIR="$DIR" "$@" >"$DIR/logs/$name.log" 2>&1 </dev/null 8>&- &
   printf '%s\n' "$!" >"$(pidfile "$name")"
 }
 
@@ -351,6 +352,10 @@ main() {
   [[ $DIR != *[[:space:]]* ]] || die "state dir must not contain whitespace: '$DIR'"
   mkdir -p "$DIR"
   DIR=$(cd "$DIR" && pwd)
+  # One up/down at a time per DIR: test processes racing to `up` one shared
+  # environment get one environment.
+  exec 8>"$DIR/.lock"
+  flock 8
   case $cmd in
     up) cmd_up ;;
     down) cmd_down ;;
