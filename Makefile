@@ -20,3 +20,6 @@ bench:
 
 fmt:
 	$(CARGO) fmt
+
+# tools, testenv-up, testenv-down, testenv-env, smoke: the e2e test environment
+include mk/testenv.mk
