@@ -224,6 +224,11 @@ mod tests {
         let group = &parsed.security_groups[0];
         assert_eq!(group.ip_permissions[0].ip_ranges[0].cidr_ip, "10.0.0.0/16");
         assert_eq!(group.tag_map().get("team"), Some(&"payments"));
-        assert_eq!(group.ip_permissions[0].user_id_group_pairs[0].group_id.as_deref(), Some("sg-2"));
+        assert_eq!(
+            group.ip_permissions[0].user_id_group_pairs[0]
+                .group_id
+                .as_deref(),
+            Some("sg-2")
+        );
     }
 }
