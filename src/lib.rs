@@ -10,4 +10,5 @@
 //! - [`cli`] holds the offline commands, which run the domain on local files.
 
 pub mod cli;
+pub mod config;
 pub mod domain;
