@@ -9,6 +9,7 @@
 //! - [`controller`] runs one reconciler per kind: observe (I/O) → decide (domain) → act (I/O) → report.
 //! - [`cli`] holds the offline commands, which run the domain on local files.
 
+pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod domain;
