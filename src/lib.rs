@@ -13,3 +13,6 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod telemetry;
