@@ -12,6 +12,7 @@
 pub mod aws;
 pub mod cli;
 pub mod config;
+pub mod controller;
 pub mod domain;
 pub mod http;
 pub mod metrics;

@@ -2,11 +2,13 @@
 
 use clap::Parser;
 use sg_tightener::cli::{self, Cli, Command};
+use sg_tightener::controller;
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(_) | Command::Crds => {
+        Command::Run(args) => run(args),
+        Command::Crds => {
             eprintln!("sg-tightener: the operator commands are not built yet");
             std::process::exit(2);
         }
@@ -16,5 +18,25 @@ fn main() {
                 std::process::exit(error.exit_code());
             }
         }
+    }
+}
+
+/// `sg-tightener run`: the controller on a multi-threaded tokio runtime.
+fn run(args: cli::RunArgs) {
+    sg_tightener::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sg-tightener: failed to start the async runtime: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = runtime.block_on(controller::run(args)) {
+        tracing::error!(%error, "controller stopped");
+        eprintln!("sg-tightener: {error}");
+        std::process::exit(error.exit_code());
     }
 }
