@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod controller;
 pub mod domain;
+pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod telemetry;

@@ -35,8 +35,9 @@ fn run(args: cli::RunArgs) {
         }
     };
     if let Err(error) = runtime.block_on(controller::run(args)) {
-        tracing::error!(%error, "controller stopped");
-        eprintln!("sg-tightener: {error}");
+        let message = sg_tightener::error::chain(&error);
+        tracing::error!(error = %message, "controller stopped");
+        eprintln!("sg-tightener: {message}");
         std::process::exit(error.exit_code());
     }
 }

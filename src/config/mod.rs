@@ -182,7 +182,7 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid YAML for this schema.
-    #[error("failed to parse controller config {}: {source}", path.display())]
+    #[error("failed to parse controller config {}", path.display())]
     Parse {
         path: PathBuf,
         #[source]

@@ -87,7 +87,12 @@ fn a_partial_section_keeps_defaults_for_the_rest() {
 fn unknown_keys_are_refused_rather_than_ignored() {
     let error = parse("aws: {maxAttempt: 5}").unwrap_err();
     assert!(matches!(error, ConfigError::Parse { .. }));
-    assert!(error.to_string().contains("maxAttempt"), "{error}");
+    let report = crate::error::chain(&error);
+    assert!(
+        report.starts_with("failed to parse controller config controller.yaml: "),
+        "{report}"
+    );
+    assert!(report.contains("maxAttempt"), "{report}");
 }
 
 #[test]

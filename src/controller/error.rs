@@ -18,7 +18,7 @@ pub enum Error {
     #[error("failed to validate spec: {0}")]
     InvalidSpec(String),
     /// A Kubernetes API call failed.
-    #[error("failed to {action}: {source}")]
+    #[error("failed to {action}")]
     Kube {
         /// What was being done: `patch status of sgt/ns/name`.
         action: String,
@@ -26,7 +26,7 @@ pub enum Error {
         source: kube::Error,
     },
     /// An object could not be turned into or read from JSON.
-    #[error("failed to serialize {what}: {source}")]
+    #[error("failed to serialize {what}")]
     Serialize {
         what: &'static str,
         #[source]

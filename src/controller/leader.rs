@@ -47,6 +47,9 @@ pub fn next_spec(
     duration: Duration,
 ) -> LeaseSpec {
     let taking = decision == Decision::Take;
+    // A transition is a hand-over from another replica, not a first acquire or a re-take.
+    let previous = current.holder_identity.as_deref().unwrap_or_default();
+    let handover = taking && !previous.is_empty() && previous != me;
     LeaseSpec {
         holder_identity: Some(me.to_owned()),
         lease_duration_seconds: Some(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX)),
@@ -56,7 +59,7 @@ pub fn next_spec(
             current.acquire_time.clone()
         },
         renew_time: Some(MicroTime(now)),
-        lease_transitions: Some(current.lease_transitions.unwrap_or(0) + i32::from(taking)),
+        lease_transitions: Some(current.lease_transitions.unwrap_or(0) + i32::from(handover)),
         ..current.clone()
     }
 }
@@ -264,6 +267,18 @@ mod tests {
             Duration::from_secs(15),
         );
         assert_eq!(renewed.lease_transitions, Some(3));
+        let first = next_spec(
+            &LeaseSpec::default(),
+            Decision::Take,
+            "me",
+            at(1),
+            Duration::from_secs(15),
+        );
+        assert_eq!(
+            first.lease_transitions,
+            Some(0),
+            "a first acquire is no hand-over"
+        );
         assert_eq!(renewed.acquire_time, Some(MicroTime(at(20))));
         assert_eq!(renewed.renew_time, Some(MicroTime(at(25))));
         assert_eq!(renewed.lease_duration_seconds, Some(15));

@@ -23,14 +23,14 @@ pub enum RunError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The HTTP address could not be bound.
-    #[error("failed to bind the HTTP server to {address}: {source}")]
+    #[error("failed to bind the HTTP server to {address}")]
     Bind {
         address: String,
         #[source]
         source: std::io::Error,
     },
     /// No Kubernetes client could be built (no kubeconfig, not in a cluster).
-    #[error("failed to create the Kubernetes client: {0}")]
+    #[error("failed to create the Kubernetes client")]
     Kube(#[source] kube::Error),
     /// Another replica took the Lease, or it could not be renewed in time.
     #[error("failed to keep the leader lease; stopping so a new leader can take over")]
@@ -100,8 +100,16 @@ fn elector(client: &kube::Client, config: &ControllerConfig) -> LeaderElector {
     )
 }
 
+/// Chooses rustls' aws-lc-rs provider for every TLS client (Kubernetes and AWS). Both ring and
+/// aws-lc-rs are compiled in, so rustls cannot choose by itself and would panic.
+fn install_crypto_provider() {
+    // Err means a provider is already installed, which is just as good.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
 /// Runs the controller until shutdown.
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    install_crypto_provider();
     let config = Arc::new(config::load(args.config.as_deref())?);
     let metrics = Arc::new(Metrics::new());
     let http_state = Arc::new(HttpState::new(metrics.clone()));
@@ -135,7 +143,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         holder = Some(tokio::spawn(hold(elector, stop.clone(), stop_rx.clone())));
     }
 
-    run_controllers(super::controllers(ctx, stop_rx), &http_state).await;
+    run_controllers(
+        super::controllers(ctx, stop_rx.clone()),
+        &http_state,
+        stop_rx,
+    )
+    .await;
     let _ = stop.send(true);
     http_state.set_ready(false);
     let lost = match holder {
@@ -166,7 +179,12 @@ async fn hold(
 }
 
 /// Runs every controller to completion, marking the process ready once all watches have listed.
-async fn run_controllers(registered: Vec<Registered>, http_state: &Arc<HttpState>) {
+/// With no controllers registered, serves until shutdown.
+async fn run_controllers(
+    registered: Vec<Registered>,
+    http_state: &Arc<HttpState>,
+    stop: watch::Receiver<bool>,
+) {
     let kinds: Vec<String> = registered.iter().map(|r| r.kind.clone()).collect();
     let (runs, readies): (Vec<_>, Vec<_>) =
         registered.into_iter().map(|r| (r.run, r.ready)).unzip();
@@ -176,6 +194,10 @@ async fn run_controllers(registered: Vec<Registered>, http_state: &Arc<HttpState
         state.set_ready(true);
         tracing::info!(?kinds, "watches running; ready");
     });
-    futures::future::join_all(runs).await;
+    if runs.is_empty() {
+        stopped(stop).await;
+    } else {
+        futures::future::join_all(runs).await;
+    }
     readiness.abort();
 }

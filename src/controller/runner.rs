@@ -123,7 +123,7 @@ async fn reconcile<K: Reconciler>(object: Arc<K>, ctx: Arc<Context>) -> Result<A
 fn error_policy<K: Reconciler>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
     let key = object_key(object.as_ref());
     let retry = error.retry();
-    tracing::warn!(object = %key, reason = error.reason(), ?retry, %error, "reconcile failed");
+    tracing::warn!(object = %key, reason = error.reason(), ?retry, error = %crate::error::chain(error), "reconcile failed");
     match retry {
         Retry::Backoff => Action::requeue(ctx.backoff.next(&key)),
         Retry::Slowly => Action::requeue(SLOW_RETRY),
