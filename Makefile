@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint bench demo fmt
+.PHONY: test unit lint bench demo fmt crds
 
 ## test: everything CI runs — formatting, lints, unit + property tests
 test: lint unit
@@ -20,3 +20,7 @@ bench:
 
 fmt:
 	$(CARGO) fmt
+
+## crds: regenerate crds/ and charts/sg-tightener/crds/ from the Rust types in src/crd/
+crds:
+	SG_TIGHTENER_WRITE_CRDS=1 $(CARGO) test --test crd_sync

@@ -13,6 +13,7 @@ pub mod aws;
 pub mod cli;
 pub mod config;
 pub mod controller;
+pub mod crd;
 pub mod domain;
 pub mod error;
 pub mod http;

@@ -8,10 +8,7 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
-        Command::Crds => {
-            eprintln!("sg-tightener: the operator commands are not built yet");
-            std::process::exit(2);
-        }
+        Command::Crds => print!("{}", sg_tightener::crd::all_to_yaml()),
         offline => {
             if let Err(error) = cli::run_offline(offline) {
                 eprintln!("sg-tightener: {error}");
