@@ -6,6 +6,7 @@
 pub mod context;
 pub mod error;
 pub mod leader;
+mod placeholders;
 mod run;
 pub mod runner;
 pub mod status;
@@ -15,13 +16,21 @@ pub use error::{Error, Retry};
 pub use run::{run, stopped, RunError};
 pub use runner::{controller, Reconciler, Registered};
 
+use crate::crd::{
+    BreakGlassExtension, OrgRiskScan, SecurityGroupCompaction, SecurityGroupTightening,
+};
 use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Every controller the operator runs, each stopping gracefully once `stop` turns true.
 pub fn controllers(ctx: Arc<Context>, stop: watch::Receiver<bool>) -> Vec<Registered> {
-    let _ = (ctx, stop);
-    Vec::new()
+    let stopping = || stopped(stop.clone());
+    vec![
+        controller::<SecurityGroupTightening>(ctx.clone(), stopping()),
+        controller::<BreakGlassExtension>(ctx.clone(), stopping()),
+        controller::<OrgRiskScan>(ctx.clone(), stopping()),
+        controller::<SecurityGroupCompaction>(ctx, stopping()),
+    ]
 }
 
 #[cfg(test)]
