@@ -1,7 +1,7 @@
 //! CRD layer tests: every sample in `config/samples/` against the generated CRDs. Valid samples
 //! deserialise into their Rust type and pass the schema and CEL rules; each `invalid-*.yaml` is
-//! rejected with the message its first line (`# expect-error: …`) announces — the same substring
-//! the e2e suite asserts against the real API server.
+//! rejected with the message its first line (`# expect-error: …`) announces, on the field its
+//! second line (`# expect-field: …`) names — what the e2e suite asserts against the real API server.
 
 mod support;
 
@@ -11,6 +11,7 @@ use sg_tightener::crd::{SecurityGroupCompaction, SecurityGroupTightening};
 use std::path::Path;
 
 const EXPECT_PREFIX: &str = "# expect-error: ";
+const FIELD_PREFIX: &str = "# expect-field: ";
 
 fn samples_dir() -> std::path::PathBuf {
     support::repo_root().join("config/samples")
@@ -113,20 +114,25 @@ fn every_invalid_sample_is_rejected_with_its_announced_message() {
             continue;
         }
         let (text, object) = load(&path);
-        let expected = text
-            .lines()
+        let mut header = text.lines();
+        let expected = header
             .next()
             .and_then(|line| line.strip_prefix(EXPECT_PREFIX))
             .unwrap_or_else(|| {
-                panic!(
-                    "{}: first line must be `{EXPECT_PREFIX}<substring>`",
-                    path.display()
-                )
+                panic!("{}: first line must be `{EXPECT_PREFIX}<substring>`", path.display())
+            });
+        let field = header
+            .next()
+            .and_then(|line| line.strip_prefix(FIELD_PREFIX))
+            .unwrap_or_else(|| {
+                panic!("{}: second line must be `{FIELD_PREFIX}<path>`", path.display())
             });
         let errors = support::validate(&schema_for(&object, &path), &object);
         assert!(
-            errors.iter().any(|e| e.contains(expected)),
-            "{}: expected an error containing {expected:?}, got:\n{}",
+            errors
+                .iter()
+                .any(|e| e.contains(expected) && e.starts_with(&format!("{field}: "))),
+            "{}: expected an error on {field} containing {expected:?}, got:\n{}",
             path.display(),
             errors.join("\n")
         );

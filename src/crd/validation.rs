@@ -26,8 +26,9 @@ pub const DURATION_PATTERN: &str = "^([0-9]{1,6}(h|m|s))+$";
 pub const PARENT_ID_PATTERN: &str = "^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[0-9a-z]{8,32})$";
 /// IAM role names (no path).
 pub const ROLE_NAME_PATTERN: &str = "^[A-Za-z0-9_+=,.@-]{1,64}$";
-/// STS external ids.
-pub const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9_+=,.@:/-]{2,1224}$";
+/// STS external ids (2–1224 characters: the length is `minLength`/`maxLength`, because the API
+/// server's Go regular expressions allow repeat counts up to 1000 only).
+pub const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9_+=,.@:/-]+$";
 /// S3 bucket names (the general-purpose rules, without the dotted-IP exclusion).
 pub const BUCKET_PATTERN: &str = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
 /// CloudWatch Logs group names.
@@ -94,7 +95,9 @@ pub fn role_name(_: &mut SchemaGenerator) -> Schema {
 
 /// `externalId`: an STS external id.
 pub fn external_id(_: &mut SchemaGenerator) -> Schema {
-    pattern(EXTERNAL_ID_PATTERN, 1224)
+    let mut schema = pattern(EXTERNAL_ID_PATTERN, 1224);
+    schema.insert("minLength".into(), 2.into());
+    schema
 }
 
 /// `groupIds` / `groups.ids`: up to 100 security-group ids, no duplicates.
