@@ -10,6 +10,7 @@ use futures::{FutureExt, StreamExt};
 use kube::api::Api;
 use kube::core::NamespaceResourceScope;
 use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::Store;
 use kube::runtime::watcher;
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -17,6 +18,7 @@ use serde::Serialize;
 use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 use tracing::Instrument;
 
 /// A namespaced kind the operator reconciles.
@@ -85,12 +87,22 @@ pub fn controller<K: Reconciler>(
             futures::future::ready(())
         })
         .boxed();
-    let ready = async move {
-        // Errs only when the controller stopped first; readiness is moot then.
-        let _ = store.wait_until_ready().await;
-    }
-    .boxed();
+    let ready = wait_until_listed(store).boxed();
     Registered { kind, run, ready }
+}
+
+/// Resolves once the store has listed every object. kube-runtime's `wait_until_ready` keeps a
+/// single waker, and the controller's own runner waits on the same store, so a second waiter may
+/// never be woken: poll it again every half second instead of trusting one wake-up.
+async fn wait_until_listed<K: Reconciler>(store: Store<K>) {
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready());
+        match attempt.await {
+            // Ok(Ok): listed. Ok(Err): the controller stopped first; readiness is moot then.
+            Ok(_) => return,
+            Err(_elapsed) => continue,
+        }
+    }
 }
 
 fn log_controller_error<E: std::error::Error, W: std::error::Error>(
