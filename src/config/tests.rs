@@ -290,3 +290,9 @@ fn account_of_arn_reads_the_fifth_field() {
     assert_eq!(account_of_arn("arn:aws:s3:::bucket"), None);
     assert_eq!(account_of_arn("not-an-arn"), None);
 }
+
+#[test]
+fn the_shipped_config_file_documents_exactly_the_defaults() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/controller.yaml");
+    assert_eq!(load(Some(&path)).unwrap(), ControllerConfig::default());
+}
