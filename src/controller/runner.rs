@@ -119,7 +119,10 @@ fn log_controller_error<E: std::error::Error, W: std::error::Error>(
     }
 }
 
-async fn reconcile<K: Reconciler>(object: Arc<K>, ctx: Arc<Context>) -> Result<Action, Error> {
+pub(super) async fn reconcile<K: Reconciler>(
+    object: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
     let kind = K::kind(&());
     let key = object_key(object.as_ref());
     let _timer = ctx.metrics.reconcile_started(&kind);
@@ -132,7 +135,11 @@ async fn reconcile<K: Reconciler>(object: Arc<K>, ctx: Arc<Context>) -> Result<A
     result
 }
 
-fn error_policy<K: Reconciler>(object: Arc<K>, error: &Error, ctx: Arc<Context>) -> Action {
+pub(super) fn error_policy<K: Reconciler>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
     let key = object_key(object.as_ref());
     let retry = error.retry();
     tracing::warn!(object = %key, reason = error.reason(), ?retry, error = %crate::error::chain(error), "reconcile failed");

@@ -334,3 +334,77 @@ async fn an_expired_lease_is_taken_with_an_optimistic_replace() {
         "a lost race is not an error"
     );
 }
+
+#[tokio::test]
+async fn failures_back_off_per_object_by_kind_of_error() {
+    use super::runner::error_policy;
+    use crate::aws::AwsError;
+    let (client, _, _) = mock_api(vec![]);
+    let ctx = context(client);
+    let object = Arc::new(widget(1, None));
+    let throttled = super::Error::Aws(AwsError::from_code(
+        "describe security groups",
+        "RequestLimitExceeded",
+        "",
+        None,
+    ));
+    let first = error_policy(object.clone(), &throttled, ctx.clone());
+    let second = error_policy(object.clone(), &throttled, ctx.clone());
+    assert_eq!(
+        (first, second),
+        (
+            Action::requeue(Duration::from_secs(5)),
+            Action::requeue(Duration::from_secs(10))
+        )
+    );
+    let denied = super::Error::Aws(AwsError::from_code("assume role", "AccessDenied", "", None));
+    assert_eq!(
+        error_policy(object.clone(), &denied, ctx.clone()),
+        Action::requeue(super::error::SLOW_RETRY)
+    );
+    let invalid = super::Error::InvalidSpec("groups: empty".into());
+    assert_eq!(error_policy(object, &invalid, ctx), Action::await_change());
+}
+
+#[tokio::test]
+async fn the_runner_counts_reconciles_and_failures_and_resets_backoff_on_success() {
+    use super::runner::{object_key, reconcile};
+    let answer = serde_json::to_value(widget(1, None)).unwrap();
+    let failure = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "InternalError", "code": 500});
+    let (client, _, _) = mock_api(vec![
+        Expect {
+            method: "PATCH",
+            path: WIDGET_STATUS,
+            status: 500,
+            answer: failure,
+        },
+        Expect {
+            method: "PATCH",
+            path: WIDGET_STATUS,
+            status: 200,
+            answer,
+        },
+    ]);
+    let ctx = context(client);
+    let object = Arc::new(widget(1, None));
+    let key = object_key(object.as_ref());
+    assert!(reconcile(object.clone(), ctx.clone()).await.is_err());
+    ctx.backoff.next(&key); // what error_policy records for the failure
+    reconcile(object, ctx.clone()).await.unwrap();
+    assert_eq!(
+        ctx.backoff.next(&key),
+        Duration::from_secs(5),
+        "success resets the backoff"
+    );
+    let text = ctx.metrics.encode();
+    assert!(
+        text.contains("sgtightener_reconciles_total{kind=\"Widget\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "sgtightener_reconcile_errors_total{kind=\"Widget\",reason=\"KubernetesApiError\"} 1"
+        ),
+        "{text}"
+    );
+}
