@@ -1,7 +1,6 @@
 //! Controller layer tests against a mock API server: each expected request is asserted in order
 //! and answered like kube-apiserver would; a missing or extra request fails the test.
 
-use super::leader::LeaderElector;
 use super::status::not_implemented;
 use super::{Context, Reconciler};
 use crate::aws::ec2::fake::FakeSecurityGroups;
@@ -10,10 +9,9 @@ use crate::config::ControllerConfig;
 use crate::domain::conditions::Condition;
 use crate::metrics::Metrics;
 use axum::http::{Request, Response};
-use k8s_openapi::api::coordination::v1::Lease;
 use kube::client::Body;
 use kube::runtime::controller::Action;
-use kube::{Api, CustomResource};
+use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -235,106 +233,6 @@ async fn a_failed_status_patch_is_a_kubernetes_error_with_backoff() {
     );
 }
 
-const LEASE: &str = "/apis/coordination.k8s.io/v1/namespaces/ops/leases/sg-tightener";
-const LEASES: &str = "/apis/coordination.k8s.io/v1/namespaces/ops/leases";
-
-fn elector(client: kube::Client) -> LeaderElector {
-    LeaderElector::new(
-        Api::<Lease>::namespaced(client, "ops"),
-        "sg-tightener",
-        "me",
-        Duration::from_secs(15),
-    )
-}
-
-fn not_found() -> Value {
-    json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "NotFound", "code": 404})
-}
-
-#[tokio::test]
-async fn a_missing_lease_is_created_with_this_replica_as_holder() {
-    let created = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease", "metadata": {"name": "sg-tightener"}});
-    let (client, log, queue) = mock_api(vec![
-        Expect {
-            method: "GET",
-            path: LEASE,
-            status: 404,
-            answer: not_found(),
-        },
-        Expect {
-            method: "POST",
-            path: LEASES,
-            status: 201,
-            answer: created,
-        },
-    ]);
-    assert!(elector(client).try_acquire_or_renew().await.unwrap());
-    assert!(queue.lock().unwrap().is_empty());
-    let body = log.lock().unwrap()[1].body.clone();
-    assert_eq!(body["spec"]["holderIdentity"], "me");
-    assert_eq!(body["spec"]["leaseDurationSeconds"], 15);
-}
-
-#[tokio::test]
-async fn a_live_lease_of_another_replica_is_not_touched() {
-    let now = k8s_openapi::jiff::Timestamp::now();
-    let held = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-        "metadata": {"name": "sg-tightener", "resourceVersion": "7"},
-        "spec": {"holderIdentity": "other", "leaseDurationSeconds": 15, "renewTime": now.to_string()}});
-    let (client, log, _) = mock_api(vec![Expect {
-        method: "GET",
-        path: LEASE,
-        status: 200,
-        answer: held,
-    }]);
-    assert!(!elector(client).try_acquire_or_renew().await.unwrap());
-    assert_eq!(log.lock().unwrap().len(), 1, "only the read");
-}
-
-#[tokio::test]
-async fn an_expired_lease_is_taken_with_an_optimistic_replace() {
-    let expired = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-        "metadata": {"name": "sg-tightener", "resourceVersion": "7"},
-        "spec": {"holderIdentity": "other", "leaseDurationSeconds": 15, "renewTime": "2020-01-01T00:00:00.000000Z", "leaseTransitions": 1}});
-    let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409});
-    let (client, log, _) = mock_api(vec![
-        Expect {
-            method: "GET",
-            path: LEASE,
-            status: 200,
-            answer: expired.clone(),
-        },
-        Expect {
-            method: "PUT",
-            path: LEASE,
-            status: 200,
-            answer: expired.clone(),
-        },
-        Expect {
-            method: "GET",
-            path: LEASE,
-            status: 200,
-            answer: expired,
-        },
-        Expect {
-            method: "PUT",
-            path: LEASE,
-            status: 409,
-            answer: conflict,
-        },
-    ]);
-    let elector = elector(client);
-    assert!(elector.try_acquire_or_renew().await.unwrap());
-    let put = log.lock().unwrap()[1].body.clone();
-    assert_eq!(put["metadata"]["resourceVersion"], "7");
-    assert_eq!(put["spec"]["holderIdentity"], "me");
-    assert_eq!(put["spec"]["leaseTransitions"], 2);
-    assert!(
-        !elector.try_acquire_or_renew().await.unwrap(),
-        "a lost race is not an error"
-    );
-}
-
 #[tokio::test]
 async fn failures_back_off_per_object_by_kind_of_error() {
     use super::runner::error_policy;
@@ -408,3 +306,5 @@ async fn the_runner_counts_reconciles_and_failures_and_resets_backoff_on_success
         "{text}"
     );
 }
+
+mod lease;
