@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint bench demo fmt crds
+.PHONY: test unit lint bench demo fmt crds chart
 
 ## test: everything CI runs — formatting, lints, unit + property tests
 test: lint unit
@@ -24,3 +24,11 @@ fmt:
 ## crds: regenerate crds/ and charts/sg-tightener/crds/ from the Rust types in src/crd/
 crds:
 	SG_TIGHTENER_WRITE_CRDS=1 $(CARGO) test --test crd_sync
+
+## chart: helm lint + helm template of charts/sg-tightener (HELM=path/to/helm, default: helm on PATH)
+HELM ?= helm
+chart:
+	$(HELM) lint charts/sg-tightener
+	$(HELM) template sg-tightener charts/sg-tightener --namespace sg-tightener > /dev/null
+	$(HELM) template sg-tightener charts/sg-tightener --namespace sg-tightener \
+		--set metrics.serviceMonitor.enabled=true --set config.leaderElection.enabled=false > /dev/null

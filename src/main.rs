@@ -8,7 +8,7 @@ fn main() {
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => run(args),
-        Command::Crds => print!("{}", sg_tightener::crd::all_to_yaml()),
+        Command::Crds => print_crds(),
         offline => {
             if let Err(error) = cli::run_offline(offline) {
                 eprintln!("sg-tightener: {error}");
@@ -36,5 +36,18 @@ fn run(args: cli::RunArgs) {
         tracing::error!(error = %message, "controller stopped");
         eprintln!("sg-tightener: {message}");
         std::process::exit(error.exit_code());
+    }
+}
+
+/// `sg-tightener crds`: every CRD as one multi-document YAML stream on stdout. A closed pipe
+/// (`sg-tightener crds | head`) is not an error.
+fn print_crds() {
+    use std::io::Write;
+    let yaml = sg_tightener::crd::all_to_yaml();
+    if let Err(error) = std::io::stdout().lock().write_all(yaml.as_bytes()) {
+        if error.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("sg-tightener: failed to write the CRDs: {error}");
+            std::process::exit(1);
+        }
     }
 }

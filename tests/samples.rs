@@ -119,13 +119,19 @@ fn every_invalid_sample_is_rejected_with_its_announced_message() {
             .next()
             .and_then(|line| line.strip_prefix(EXPECT_PREFIX))
             .unwrap_or_else(|| {
-                panic!("{}: first line must be `{EXPECT_PREFIX}<substring>`", path.display())
+                panic!(
+                    "{}: first line must be `{EXPECT_PREFIX}<substring>`",
+                    path.display()
+                )
             });
         let field = header
             .next()
             .and_then(|line| line.strip_prefix(FIELD_PREFIX))
             .unwrap_or_else(|| {
-                panic!("{}: second line must be `{FIELD_PREFIX}<path>`", path.display())
+                panic!(
+                    "{}: second line must be `{FIELD_PREFIX}<path>`",
+                    path.display()
+                )
             });
         let errors = support::validate(&schema_for(&object, &path), &object);
         assert!(

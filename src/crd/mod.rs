@@ -81,7 +81,13 @@ pub fn polish(crd: CustomResourceDefinition) -> CustomResourceDefinition {
 /// Joins the lines of each paragraph with a space; paragraphs stay separated by a blank line.
 fn unwrap_lines(text: &str) -> String {
     text.split("\n\n")
-        .map(|paragraph| paragraph.split('\n').map(str::trim).collect::<Vec<_>>().join(" "))
+        .map(|paragraph| {
+            paragraph
+                .split('\n')
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect::<Vec<_>>()
         .join("\n\n")
 }

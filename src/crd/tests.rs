@@ -331,12 +331,26 @@ fn the_crds_stream_has_four_documents() {
 #[test]
 fn patterns_and_formats_are_ones_the_api_server_accepts() {
     // Go's regexp refuses repeat counts above 1000; the API server warns on unknown formats.
-    let known = ["int32", "int64", "float", "double", "byte", "date", "date-time"];
+    let known = [
+        "int32",
+        "int64",
+        "float",
+        "double",
+        "byte",
+        "date",
+        "date-time",
+    ];
     for kind in KINDS {
         walk(&schema(kind), "", &mut |path, node| {
             if let Some(pattern) = node.get("pattern").and_then(Value::as_str) {
-                for count in pattern.split(['{', '}', ',']).filter_map(|n| n.parse::<u32>().ok()) {
-                    assert!(count <= 1000, "{kind}{path}: repeat count {count} in {pattern}");
+                for count in pattern
+                    .split(['{', '}', ','])
+                    .filter_map(|n| n.parse::<u32>().ok())
+                {
+                    assert!(
+                        count <= 1000,
+                        "{kind}{path}: repeat count {count} in {pattern}"
+                    );
                 }
             }
             if let Some(format) = node.get("format").and_then(Value::as_str) {
@@ -348,13 +362,22 @@ fn patterns_and_formats_are_ones_the_api_server_accepts() {
 
 #[test]
 fn descriptions_are_unwrapped_for_kubectl_explain() {
-    let evidence = &schema("SecurityGroupTightening")["properties"]["spec"]["properties"]["evidence"];
-    let text = evidence["properties"]["additionalSources"]["description"].as_str().unwrap();
+    let evidence =
+        &schema("SecurityGroupTightening")["properties"]["spec"]["properties"]["evidence"];
+    let text = evidence["properties"]["additionalSources"]["description"]
+        .as_str()
+        .unwrap();
     assert!(text.contains("quarterly batch hosts"), "{text}");
     for kind in KINDS {
         walk(&schema(kind), "", &mut |path, node| {
-            let text = node.get("description").and_then(Value::as_str).unwrap_or_default();
-            assert!(!text.replace("\n\n", "").contains('\n'), "{kind}{path}: {text:?}");
+            let text = node
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            assert!(
+                !text.replace("\n\n", "").contains('\n'),
+                "{kind}{path}: {text:?}"
+            );
         });
     }
 }
