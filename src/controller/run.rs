@@ -113,10 +113,16 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let config = Arc::new(config::load(args.config.as_deref())?);
     let metrics = Arc::new(Metrics::new());
     let http_state = Arc::new(HttpState::new(metrics.clone()));
-    let address = config.http.address.clone();
+    let address = args
+        .http_address
+        .clone()
+        .unwrap_or_else(|| config.http.address.clone());
     let listener = TcpListener::bind(&address)
         .await
-        .map_err(|source| RunError::Bind { address, source })?;
+        .map_err(|source| RunError::Bind {
+            address: address.clone(),
+            source,
+        })?;
     let (stop, stop_rx) = watch::channel(false);
     tokio::spawn(stop_on_signals(stop.clone()));
     let server = tokio::spawn(http::serve(
@@ -124,7 +130,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         http_state.clone(),
         stopped(stop_rx.clone()),
     ));
-    tracing::info!(address = %config.http.address, "serving /healthz, /readyz and /metrics");
+    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
 
     let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
     let observer: Arc<dyn CallObserver> = metrics.clone();
