@@ -2,14 +2,12 @@
 
 use clap::Parser;
 use sg_tightener::cli::{self, Cli, Command};
+use sg_tightener::controller;
 
 fn main() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run(_) => {
-            eprintln!("sg-tightener: the operator commands are not built yet");
-            std::process::exit(2);
-        }
+        Command::Run(args) => run(args),
         Command::Crds => print_crds(),
         offline => {
             if let Err(error) = cli::run_offline(offline) {
@@ -17,6 +15,27 @@ fn main() {
                 std::process::exit(error.exit_code());
             }
         }
+    }
+}
+
+/// `sg-tightener run`: the controller on a multi-threaded tokio runtime.
+fn run(args: cli::RunArgs) {
+    sg_tightener::telemetry::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sg-tightener: failed to start the async runtime: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Err(error) = runtime.block_on(controller::run(args)) {
+        let message = sg_tightener::error::chain(&error);
+        tracing::error!(error = %message, "controller stopped");
+        eprintln!("sg-tightener: {message}");
+        std::process::exit(error.exit_code());
     }
 }
 

@@ -48,6 +48,9 @@ pub struct RunArgs {
     /// Controller configuration file (DESIGN §7).
     #[arg(long, env = "SG_TIGHTENER_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Address of /healthz, /readyz and /metrics (`host:port`); overrides the config's `http.address`.
+    #[arg(long, env = "SG_TIGHTENER_HTTP_ADDR")]
+    pub http_address: Option<String>,
 }
 
 /// Runs one offline command, printing its JSON result to stdout.

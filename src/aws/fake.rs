@@ -1,0 +1,92 @@
+//! AWS layer: [`AwsPorts`] backed by in-memory fakes, for reconciler tests. Records which
+//! targets (region, role) were asked for, so tests can check the role a resource resolved to.
+
+use super::clients::{AwsPorts, Target};
+use super::ec2::fake::FakeSecurityGroups;
+use super::ec2::SecurityGroups;
+use super::sts::{CallerIdentity, Identity};
+use super::AwsError;
+use std::sync::{Arc, Mutex};
+
+/// Fake ports: one fake EC2 shared by every target, and a fixed identity.
+#[derive(Debug)]
+pub struct FakeAws {
+    /// The security groups every target sees.
+    pub security_groups: Arc<FakeSecurityGroups>,
+    /// Who `caller_identity` says the controller is.
+    pub identity: CallerIdentity,
+    targets: Mutex<Vec<Target>>,
+}
+
+impl FakeAws {
+    /// Fakes around `security_groups`, as account `123456789012` in partition `aws`.
+    pub fn new(security_groups: FakeSecurityGroups) -> Self {
+        FakeAws {
+            security_groups: Arc::new(security_groups),
+            identity: CallerIdentity {
+                account: "123456789012".into(),
+                arn: "arn:aws:sts::123456789012:assumed-role/sg-tightener/test".into(),
+                partition: "aws".into(),
+            },
+            targets: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Every target a port was requested for, in order.
+    pub fn targets(&self) -> Vec<Target> {
+        self.targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn record(&self, target: &Target) {
+        self.targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(target.clone());
+    }
+}
+
+#[derive(Debug)]
+struct FixedIdentity(CallerIdentity);
+
+#[async_trait::async_trait]
+impl Identity for FixedIdentity {
+    async fn caller_identity(&self) -> Result<CallerIdentity, AwsError> {
+        Ok(self.0.clone())
+    }
+}
+
+#[async_trait::async_trait]
+impl AwsPorts for FakeAws {
+    async fn security_groups(&self, target: &Target) -> Arc<dyn SecurityGroups> {
+        self.record(target);
+        self.security_groups.clone()
+    }
+
+    async fn identity(&self, target: &Target) -> Arc<dyn Identity> {
+        self.record(target);
+        Arc::new(FixedIdentity(self.identity.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn ports_share_one_fake_and_record_targets() {
+        let fake = FakeAws::new(FakeSecurityGroups::default());
+        let target = Target::role("af-south-1", "arn:aws:iam::111111111111:role/x");
+        let me = fake
+            .identity(&target)
+            .await
+            .caller_identity()
+            .await
+            .unwrap();
+        assert_eq!(me.account, "123456789012");
+        fake.security_groups(&Target::region("eu-west-1")).await;
+        assert_eq!(fake.targets(), vec![target, Target::region("eu-west-1")]);
+    }
+}

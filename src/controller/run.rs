@@ -1,0 +1,209 @@
+//! Controller layer: `sg-tightener run` — load the configuration, serve `/healthz` `/readyz`
+//! `/metrics`, optionally win the leader Lease, run one controller per kind until SIGTERM or
+//! SIGINT, then finish in-flight reconciles, release the Lease and stop.
+
+use super::context::Context;
+use super::leader::{HoldEnd, LeaderElector};
+use super::runner::Registered;
+use crate::aws::{CallObserver, ClientFactory};
+use crate::cli::RunArgs;
+use crate::config::{self, ConfigError, ControllerConfig};
+use crate::http::{self, HttpState};
+use crate::metrics::Metrics;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::Api;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Why `run` stopped with a failure.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The configuration could not be loaded.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The HTTP address could not be bound.
+    #[error("failed to bind the HTTP server to {address}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// No Kubernetes client could be built (no kubeconfig, not in a cluster).
+    #[error("failed to create the Kubernetes client")]
+    Kube(#[source] kube::Error),
+    /// Another replica took the Lease, or it could not be renewed in time.
+    #[error("failed to keep the leader lease; stopping so a new leader can take over")]
+    LeaseLost,
+}
+
+impl RunError {
+    /// Process exit status: 2 for a bad configuration, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Config(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A future that resolves once `stop` turns true (or its sender is gone).
+pub async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopping| *stopping).await;
+}
+
+/// Sets `stop` on the first SIGTERM or SIGINT; exits at once on the second.
+async fn stop_on_signals(stop: watch::Sender<bool>) {
+    wait_for_signal().await;
+    tracing::info!("shutdown requested; finishing in-flight reconciles (signal again to force)");
+    let _ = stop.send(true);
+    wait_for_signal().await;
+    tracing::warn!("forced shutdown");
+    std::process::exit(130);
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!(%error, "failed to listen for SIGTERM; only SIGINT stops the controller");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+fn identity() -> String {
+    std::env::var("POD_NAME").unwrap_or_else(|_| {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "sg-tightener".into());
+        format!("{host}-{}", std::process::id())
+    })
+}
+
+fn elector(client: &kube::Client, config: &ControllerConfig) -> LeaderElector {
+    let settings = &config.leader_election;
+    let namespace = Some(settings.namespace.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| std::env::var("POD_NAMESPACE").ok())
+        .unwrap_or_else(|| client.default_namespace().to_owned());
+    let api: Api<Lease> = Api::namespaced(client.clone(), &namespace);
+    LeaderElector::new(
+        api,
+        &settings.lease_name,
+        &identity(),
+        settings.lease_duration.as_std(),
+    )
+}
+
+/// Chooses rustls' aws-lc-rs provider for every TLS client (Kubernetes and AWS). Both ring and
+/// aws-lc-rs are compiled in, so rustls cannot choose by itself and would panic.
+fn install_crypto_provider() {
+    // Err means a provider is already installed, which is just as good.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}
+
+/// Runs the controller until shutdown.
+pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    install_crypto_provider();
+    let config = Arc::new(config::load(args.config.as_deref())?);
+    let metrics = Arc::new(Metrics::new());
+    let http_state = Arc::new(HttpState::new(metrics.clone()));
+    let address = args
+        .http_address
+        .clone()
+        .unwrap_or_else(|| config.http.address.clone());
+    let listener = TcpListener::bind(&address)
+        .await
+        .map_err(|source| RunError::Bind {
+            address: address.clone(),
+            source,
+        })?;
+    let (stop, stop_rx) = watch::channel(false);
+    tokio::spawn(stop_on_signals(stop.clone()));
+    let server = tokio::spawn(http::serve(
+        listener,
+        http_state.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    tracing::info!(%address, "serving /healthz, /readyz and /metrics");
+
+    let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
+    let observer: Arc<dyn CallObserver> = metrics.clone();
+    let aws = Arc::new(ClientFactory::from_env(&config.aws, Some(observer)).await);
+    let ctx = Arc::new(Context::new(client.clone(), config.clone(), aws, metrics));
+
+    let mut holder = None;
+    if config.leader_election.enabled {
+        let elector = Arc::new(elector(&client, &config));
+        tracing::info!(lease = %config.leader_election.lease_name, "waiting to become leader");
+        if !elector.acquire(&mut stop_rx.clone()).await {
+            let _ = server.await;
+            return Ok(());
+        }
+        tracing::info!("became leader");
+        holder = Some(tokio::spawn(hold(elector, stop.clone(), stop_rx.clone())));
+    }
+
+    run_controllers(
+        super::controllers(ctx, stop_rx.clone()),
+        &http_state,
+        stop_rx,
+    )
+    .await;
+    let _ = stop.send(true);
+    http_state.set_ready(false);
+    let lost = match holder {
+        Some(task) => task.await.unwrap_or(HoldEnd::Lost) == HoldEnd::Lost,
+        None => false,
+    };
+    let _ = server.await;
+    tracing::info!("stopped");
+    if lost {
+        Err(RunError::LeaseLost)
+    } else {
+        Ok(())
+    }
+}
+
+/// Holds the Lease; losing it stops the controllers.
+async fn hold(
+    elector: Arc<LeaderElector>,
+    stop: watch::Sender<bool>,
+    stop_rx: watch::Receiver<bool>,
+) -> HoldEnd {
+    let end = elector.hold(stop_rx).await;
+    if end == HoldEnd::Lost {
+        tracing::error!("lost the leader lease; stopping");
+        let _ = stop.send(true);
+    }
+    end
+}
+
+/// Runs every controller to completion, marking the process ready once all watches have listed.
+/// With no controllers registered, serves until shutdown.
+async fn run_controllers(
+    registered: Vec<Registered>,
+    http_state: &Arc<HttpState>,
+    stop: watch::Receiver<bool>,
+) {
+    let kinds: Vec<String> = registered.iter().map(|r| r.kind.clone()).collect();
+    let (runs, readies): (Vec<_>, Vec<_>) =
+        registered.into_iter().map(|r| (r.run, r.ready)).unzip();
+    let state = http_state.clone();
+    let readiness = tokio::spawn(async move {
+        futures::future::join_all(readies).await;
+        state.set_ready(true);
+        tracing::info!(?kinds, "watches running; ready");
+    });
+    if runs.is_empty() {
+        stopped(stop).await;
+    } else {
+        futures::future::join_all(runs).await;
+    }
+    readiness.abort();
+}

@@ -1,0 +1,151 @@
+//! Controller layer: one kube-runtime `Controller` per kind, generic over the resource type.
+//! A kind joins the operator by implementing [`Reconciler`] and being listed in
+//! [`super::controllers`]; this file wraps every reconcile with metrics, logging and the
+//! per-object error backoff.
+
+use super::context::Context;
+use super::error::{Error, Retry, SLOW_RETRY};
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
+use kube::api::Api;
+use kube::core::NamespaceResourceScope;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher;
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tracing::Instrument;
+
+/// A namespaced kind the operator reconciles.
+pub trait Reconciler:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + Debug
+    + DeserializeOwned
+    + Serialize
+    + Send
+    + Sync
+    + 'static
+{
+    /// Brings the world in line with one object: observe → decide → act → report.
+    /// Must be idempotent: it runs again on every change, requeue and restart.
+    fn reconcile(
+        self: Arc<Self>,
+        ctx: Arc<Context>,
+    ) -> impl Future<Output = Result<Action, Error>> + Send;
+}
+
+/// A controller built for one kind, ready to run.
+pub struct Registered {
+    /// The kind's name, for logs.
+    pub kind: String,
+    /// Runs the controller until shutdown.
+    pub run: BoxFuture<'static, ()>,
+    /// Resolves once the kind's watch has listed every object (feeds `/readyz`).
+    pub ready: BoxFuture<'static, ()>,
+}
+
+/// `kind/namespace/name`: the key for backoff and logs.
+pub fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    )
+}
+
+/// Builds the controller for `K`, stopping gracefully (in-flight reconciles finish) when
+/// `shutdown` resolves.
+pub fn controller<K: Reconciler>(
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> Registered {
+    let kind = K::kind(&()).into_owned();
+    ctx.metrics.register_kind(&kind);
+    let api = Api::<K>::all(ctx.client.clone());
+    let config = controller::Config::default().concurrency(ctx.config.reconcile.concurrency);
+    let controller = Controller::new(api, watcher::Config::default())
+        .with_config(config)
+        .graceful_shutdown_on(shutdown);
+    let store = controller.store();
+    let log_kind = kind.clone();
+    let run = controller
+        .run(reconcile::<K>, error_policy::<K>, ctx)
+        .for_each(move |result| {
+            match result {
+                Ok((object, _)) => {
+                    tracing::debug!(kind = %log_kind, object = %object.name, "reconciled")
+                }
+                Err(error) => log_controller_error(&log_kind, &error),
+            }
+            futures::future::ready(())
+        })
+        .boxed();
+    let ready = wait_until_listed(store).boxed();
+    Registered { kind, run, ready }
+}
+
+/// Resolves once the store has listed every object. kube-runtime's `wait_until_ready` keeps a
+/// single waker, and the controller's own runner waits on the same store, so a second waiter may
+/// never be woken: poll it again every half second instead of trusting one wake-up.
+async fn wait_until_listed<K: Reconciler>(store: Store<K>) {
+    loop {
+        let attempt = tokio::time::timeout(Duration::from_millis(500), store.wait_until_ready());
+        match attempt.await {
+            // Ok(Ok): listed. Ok(Err): the controller stopped first; readiness is moot then.
+            Ok(_) => return,
+            Err(_elapsed) => continue,
+        }
+    }
+}
+
+fn log_controller_error<E: std::error::Error, W: std::error::Error>(
+    kind: &str,
+    error: &controller::Error<E, W>,
+) {
+    match error {
+        // The reconciler failed: error_policy already logged it with its reason.
+        controller::Error::ReconcilerFailed(..) => {}
+        controller::Error::ObjectNotFound(object) => {
+            tracing::debug!(kind, object = %object.name, "object gone before its reconcile")
+        }
+        other => tracing::warn!(kind, error = %other, "controller error"),
+    }
+}
+
+pub(super) async fn reconcile<K: Reconciler>(
+    object: Arc<K>,
+    ctx: Arc<Context>,
+) -> Result<Action, Error> {
+    let kind = K::kind(&());
+    let key = object_key(object.as_ref());
+    let _timer = ctx.metrics.reconcile_started(&kind);
+    let span = tracing::info_span!("reconcile", object = %key);
+    let result = object.reconcile(ctx.clone()).instrument(span).await;
+    match &result {
+        Ok(_) => ctx.backoff.reset(&key),
+        Err(error) => ctx.metrics.reconcile_failed(&kind, error.reason()),
+    }
+    result
+}
+
+pub(super) fn error_policy<K: Reconciler>(
+    object: Arc<K>,
+    error: &Error,
+    ctx: Arc<Context>,
+) -> Action {
+    let key = object_key(object.as_ref());
+    let retry = error.retry();
+    tracing::warn!(object = %key, reason = error.reason(), ?retry, error = %crate::error::chain(error), "reconcile failed");
+    match retry {
+        Retry::Backoff => Action::requeue(ctx.backoff.next(&key)),
+        Retry::Slowly => Action::requeue(SLOW_RETRY),
+        Retry::AwaitChange => Action::await_change(),
+    }
+}

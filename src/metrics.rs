@@ -1,0 +1,388 @@
+//! Telemetry layer: the Prometheus registry (DESIGN §8) — reconcile count, duration and errors
+//! per kind; AWS calls and throttles per operation; plan addresses, rejected sources, live
+//! break-glass rules and scan findings per resource. Labels come from explicit fields.
+
+use crate::aws::{Attempt, CallObserver};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use std::time::Instant;
+
+/// Labels: the kind being reconciled (`SecurityGroupTightening`, …).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: String,
+}
+
+/// Labels: a failed reconcile's kind and error reason.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ErrorLabels {
+    pub kind: String,
+    pub reason: &'static str,
+}
+
+/// Labels: one AWS operation and how the attempt ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub service: String,
+    pub operation: String,
+    pub outcome: &'static str,
+}
+
+/// Labels: one AWS operation.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    pub service: String,
+    pub operation: String,
+}
+
+/// Labels: one resource.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResourceLabels {
+    pub namespace: String,
+    pub name: String,
+}
+
+/// Labels: one resource and a plan stage (`before` or `after`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PlanLabels {
+    pub namespace: String,
+    pub name: String,
+    pub stage: &'static str,
+}
+
+/// Labels: one scan and a severity (`critical`, `high`, `medium`, `low`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SeverityLabels {
+    pub namespace: String,
+    pub name: String,
+    pub severity: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    // 10 ms … ~82 s
+    Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+/// Every metric the operator exports, and the registry that encodes them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Reconciles started, per kind.
+    pub reconciles: Family<KindLabels, Counter>,
+    /// Reconcile duration in seconds, per kind.
+    pub reconcile_duration: Histograms<KindLabels>,
+    /// Failed reconciles, per kind and reason.
+    pub reconcile_errors: Family<ErrorLabels, Counter>,
+    /// AWS attempts (retries included), per operation and outcome.
+    pub aws_calls: Family<CallLabels, Counter>,
+    /// Throttled AWS attempts, per operation.
+    pub aws_throttles: Family<OperationLabels, Counter>,
+    /// Addresses the in-scope rules allow before and after the current plan.
+    pub plan_addresses: Family<PlanLabels, Gauge>,
+    /// Private sources REJECTed by the groups that no rule covers (diagnose).
+    pub rejected_sources: Family<ResourceLabels, Gauge>,
+    /// Break-glass rules currently present in AWS.
+    pub breakglass_live_rules: Family<ResourceLabels, Gauge>,
+    /// Findings of the last organisation scan, per severity.
+    pub scan_findings: Family<SeverityLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// A registry with every metric registered under the `sgtightener_` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("sgtightener");
+        let metrics = Metrics {
+            reconciles: Family::default(),
+            reconcile_duration: Family::new_with_constructor(duration_histogram),
+            reconcile_errors: Family::default(),
+            aws_calls: Family::default(),
+            aws_throttles: Family::default(),
+            plan_addresses: Family::default(),
+            rejected_sources: Family::default(),
+            breakglass_live_rules: Family::default(),
+            scan_findings: Family::default(),
+            registry: Registry::default(),
+        };
+        let m = &metrics;
+        registry.register("reconciles", "Reconciles started", m.reconciles.clone());
+        registry.register(
+            "reconcile_duration_seconds",
+            "Reconcile duration",
+            m.reconcile_duration.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Reconciles that failed",
+            m.reconcile_errors.clone(),
+        );
+        registry.register(
+            "aws_calls",
+            "AWS call attempts, retries included",
+            m.aws_calls.clone(),
+        );
+        registry.register(
+            "aws_throttles",
+            "AWS call attempts that were throttled",
+            m.aws_throttles.clone(),
+        );
+        registry.register(
+            "plan_addresses",
+            "Addresses allowed by the in-scope rules before and after the plan",
+            m.plan_addresses.clone(),
+        );
+        registry.register(
+            "rejected_sources",
+            "Rejected private sources no rule covers",
+            m.rejected_sources.clone(),
+        );
+        registry.register(
+            "breakglass_live_rules",
+            "Break-glass rules present in AWS",
+            m.breakglass_live_rules.clone(),
+        );
+        registry.register(
+            "scan_findings",
+            "Findings of the last organisation scan",
+            m.scan_findings.clone(),
+        );
+        Metrics {
+            registry,
+            ..metrics
+        }
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut text, &self.registry);
+        text
+    }
+
+    /// Creates the zero series of a kind's reconcile metrics, so dashboards see the kind before
+    /// its first reconcile (a family without series is not exposed at all).
+    pub fn register_kind(&self, kind: &str) {
+        let labels = KindLabels { kind: kind.into() };
+        let _ = self.reconciles.get_or_create(&labels);
+        let _ = self.reconcile_duration.get_or_create(&labels);
+    }
+
+    /// Counts a reconcile of `kind` and times it until the returned guard is dropped.
+    pub fn reconcile_started(&self, kind: &str) -> ReconcileTimer {
+        let labels = KindLabels { kind: kind.into() };
+        self.reconciles.get_or_create(&labels).inc();
+        ReconcileTimer {
+            histogram: self.reconcile_duration.get_or_create(&labels).clone(),
+            start: Instant::now(),
+        }
+    }
+
+    /// Counts a failed reconcile.
+    pub fn reconcile_failed(&self, kind: &str, reason: &'static str) {
+        self.reconcile_errors
+            .get_or_create(&ErrorLabels {
+                kind: kind.into(),
+                reason,
+            })
+            .inc();
+    }
+
+    /// Drops every per-resource series of a deleted resource.
+    pub fn forget_resource(&self, namespace: &str, name: &str) {
+        let resource = ResourceLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        self.rejected_sources.remove(&resource);
+        self.breakglass_live_rules.remove(&resource);
+        for stage in ["before", "after"] {
+            self.plan_addresses.remove(&PlanLabels {
+                namespace: namespace.into(),
+                name: name.into(),
+                stage,
+            });
+        }
+        for severity in ["critical", "high", "medium", "low"] {
+            self.scan_findings.remove(&SeverityLabels {
+                namespace: namespace.into(),
+                name: name.into(),
+                severity,
+            });
+        }
+    }
+}
+
+impl CallObserver for Metrics {
+    fn attempt(&self, service: &str, operation: &str, outcome: Attempt) {
+        let labels = CallLabels {
+            service: service.into(),
+            operation: operation.into(),
+            outcome: outcome.as_str(),
+        };
+        self.aws_calls.get_or_create(&labels).inc();
+        if outcome == Attempt::Throttled {
+            let labels = OperationLabels {
+                service: service.into(),
+                operation: operation.into(),
+            };
+            self.aws_throttles.get_or_create(&labels).inc();
+        }
+    }
+}
+
+/// Observes the reconcile's duration when dropped, however the reconcile ends.
+#[derive(Debug)]
+pub struct ReconcileTimer {
+    histogram: Histogram,
+    start: Instant,
+}
+
+impl Drop for ReconcileTimer {
+    fn drop(&mut self) {
+        self.histogram.observe(self.start.elapsed().as_secs_f64());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_family_appears_once_it_has_a_series() {
+        let metrics = Metrics::new();
+        assert_eq!(metrics.encode(), "# EOF\n");
+        metrics.register_kind("BreakGlassExtension");
+        let text = metrics.encode();
+        assert!(
+            text.contains("sgtightener_reconciles_total{kind=\"BreakGlassExtension\"} 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "sgtightener_reconcile_duration_seconds_count{kind=\"BreakGlassExtension\"} 0"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_metric_family_is_exposed_under_its_name() {
+        let metrics = Metrics::new();
+        let (ns, name) = ("ns".to_owned(), "a".to_owned());
+        let resource = ResourceLabels {
+            namespace: ns.clone(),
+            name: name.clone(),
+        };
+        drop(metrics.reconcile_started("OrgRiskScan"));
+        metrics.reconcile_failed("OrgRiskScan", "AwsThrottled");
+        metrics.attempt("EC2", "DescribeSecurityGroups", Attempt::Throttled);
+        metrics
+            .plan_addresses
+            .get_or_create(&PlanLabels {
+                namespace: ns.clone(),
+                name: name.clone(),
+                stage: "before",
+            })
+            .set(65536);
+        metrics.rejected_sources.get_or_create(&resource).set(2);
+        metrics
+            .breakglass_live_rules
+            .get_or_create(&resource)
+            .set(1);
+        metrics
+            .scan_findings
+            .get_or_create(&SeverityLabels {
+                namespace: ns,
+                name,
+                severity: "critical",
+            })
+            .set(4);
+        let text = metrics.encode();
+        for name in [
+            "sgtightener_reconciles",
+            "sgtightener_reconcile_duration_seconds",
+            "sgtightener_reconcile_errors",
+            "sgtightener_aws_calls",
+            "sgtightener_aws_throttles",
+            "sgtightener_plan_addresses",
+            "sgtightener_rejected_sources",
+            "sgtightener_breakglass_live_rules",
+            "sgtightener_scan_findings",
+        ] {
+            assert!(
+                text.contains(&format!("# TYPE {name} ")),
+                "{name} missing from:\n{text}"
+            );
+        }
+        assert!(text.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn reconciles_are_counted_and_timed_per_kind() {
+        let metrics = Metrics::new();
+        drop(metrics.reconcile_started("SecurityGroupTightening"));
+        metrics.reconcile_failed("SecurityGroupTightening", "AwsThrottled");
+        let text = metrics.encode();
+        assert!(
+            text.contains("sgtightener_reconciles_total{kind=\"SecurityGroupTightening\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "sgtightener_reconcile_duration_seconds_count{kind=\"SecurityGroupTightening\"} 1"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("sgtightener_reconcile_errors_total{kind=\"SecurityGroupTightening\",reason=\"AwsThrottled\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn aws_attempts_and_throttles_are_counted_per_operation() {
+        let metrics = Metrics::new();
+        metrics.attempt("EC2", "AuthorizeSecurityGroupIngress", Attempt::Throttled);
+        metrics.attempt("EC2", "AuthorizeSecurityGroupIngress", Attempt::Succeeded);
+        let text = metrics.encode();
+        assert!(text.contains("sgtightener_aws_calls_total{service=\"EC2\",operation=\"AuthorizeSecurityGroupIngress\",outcome=\"throttled\"} 1"), "{text}");
+        assert!(text.contains("sgtightener_aws_throttles_total{service=\"EC2\",operation=\"AuthorizeSecurityGroupIngress\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn a_deleted_resource_leaves_no_series_behind() {
+        let metrics = Metrics::new();
+        let resource = ResourceLabels {
+            namespace: "ns".into(),
+            name: "a".into(),
+        };
+        metrics
+            .breakglass_live_rules
+            .get_or_create(&resource)
+            .set(3);
+        metrics
+            .plan_addresses
+            .get_or_create(&PlanLabels {
+                namespace: "ns".into(),
+                name: "a".into(),
+                stage: "after",
+            })
+            .set(64);
+        assert!(metrics
+            .encode()
+            .contains("sgtightener_breakglass_live_rules{namespace=\"ns\",name=\"a\"} 3"));
+        metrics.forget_resource("ns", "a");
+        let text = metrics.encode();
+        assert!(!text.contains("name=\"a\""), "{text}");
+    }
+}
