@@ -122,12 +122,25 @@ pub fn attribute(
     interfaces: Option<&InterfaceIndex>,
     mode: AttributionMode,
 ) -> Attribution {
+    let mut by_group: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (k, target) in targets.iter().enumerate() {
+        by_group
+            .entry(target.group_id.as_str())
+            .or_default()
+            .push(k);
+    }
+    let everything: Vec<usize> = (0..targets.len()).collect();
     let mut sources: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
     let (mut attributed, mut unattributed) = (0u64, 0u64);
     for flow in flows {
         let destinations = interfaces.map(|index| index.destinations(flow));
+        let candidates = match (&destinations, mode) {
+            (Some(d), AttributionMode::Group) => targets_of_groups(d, &by_group),
+            _ => everything.clone(),
+        };
         let mut counted = false;
-        for (k, target) in targets.iter().enumerate() {
+        for k in candidates {
+            let target = &targets[k];
             let matches = target.cidr.contains(&flow.source)
                 && target.traffic.matches(flow.protocol, flow.port);
             if matches
@@ -153,6 +166,20 @@ pub fn attribute(
         attributed_flows: attributed,
         unattributed_flows: unattributed,
     }
+}
+
+/// The targets of every group attached to the destination ENIs, each once, in order.
+fn targets_of_groups(destinations: &[&Eni], by_group: &HashMap<&str, Vec<usize>>) -> Vec<usize> {
+    let mut out: Vec<usize> = destinations
+        .iter()
+        .flat_map(|e| e.groups.iter())
+        .filter_map(|g| by_group.get(g.as_str()))
+        .flatten()
+        .copied()
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// The observed set of each target: its attributed sources plus the vouched-for `additional`

@@ -83,15 +83,12 @@ pub fn build_plan(
         .iter()
         .enumerate()
         .map(|(g, (group, rules))| {
-            let eligible: Vec<EligibleRule> = owners
-                .iter()
-                .zip(&targets)
-                .zip(&observed)
-                .filter(|((owner, _), _)| owner.0 == g)
-                .map(|((owner, target), observed)| EligibleRule {
-                    index: owner.1,
-                    cidr: target.cidr,
-                    observed,
+            let range = owners.partition_point(|o| o.0 < g)..owners.partition_point(|o| o.0 <= g);
+            let eligible: Vec<EligibleRule> = range
+                .map(|k| EligibleRule {
+                    index: owners[k].1,
+                    cidr: targets[k].cidr,
+                    observed: &observed[k],
                 })
                 .collect();
             plan_group(group, rules, &eligible, options)
