@@ -66,8 +66,12 @@ pub struct GroupPlan {
     pub untouched_rules: u32,
     /// Rules available for replacements: `maxRules − untouchedRules`.
     pub budget: u32,
-    /// The gap tolerance the collapse finally used (raised in 0.05 steps when over budget).
+    /// The gap tolerance the collapse finally used (raised in 0.05 steps when over budget). In a
+    /// compaction plan: the `ratio`.
     pub tolerance_used: f64,
+    /// Every widened tolerance tried, in order (empty when the requested tolerance fitted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tolerance_steps: Vec<f64>,
     /// True when blocks had to be force-merged beyond tolerance 0.95 to fit the budget.
     #[serde(default)]
     pub force_fit: bool,
@@ -81,4 +85,7 @@ pub struct GroupPlan {
     /// Human-readable warnings (tolerance widened, force-fit, no evidence, IaC ownership…).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Rules the group saves (compaction plans only): revoked minus authorised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules_saved: Option<u32>,
 }

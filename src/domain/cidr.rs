@@ -1,1 +1,0 @@
-//! Domain layer (pure): CIDR collapse, force-fit, RFC 1918 home blocks, address counting.

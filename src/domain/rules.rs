@@ -1,1 +1,0 @@
-//! Domain layer (pure): rule model, eligibility, rule counting, port-range merge, rule strings.
