@@ -50,15 +50,19 @@ pub struct Coverage {
     /// The earliest record start seen, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earliest_record: Option<jiff::Timestamp>,
+    /// UTC days inside the window that had data but also `SKIPDATA` records (AWS lost some records
+    /// that day): a partial gap, reported for review but not counted in `daysWithoutData`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days_with_skipped_records: Vec<jiff::civil::Date>,
 }
 
 /// Counters from parsing flow-log text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParseStats {
-    /// Lines that parsed into a flow record with data (`log-status OK`).
+    /// Lines that parsed into a flow record with data (`log-status OK`), selected or not.
     pub records: u64,
-    /// Records skipped because they did not match the selection (action, window, protocol).
+    /// Of `records`, those skipped because they did not match the selection (action, window).
     pub filtered: u64,
     /// `NODATA` records (no traffic in the capture window: not a gap).
     pub nodata: u64,
@@ -66,6 +70,9 @@ pub struct ParseStats {
     pub skipdata: u64,
     /// Lines that could not be parsed.
     pub malformed: u64,
+    /// IPv6 records (skipped: the domain tightens IPv4 rules only).
+    #[serde(default)]
+    pub ipv6: u64,
 }
 
 /// One distinct flow tuple and the number of records that carried it.
