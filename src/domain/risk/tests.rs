@@ -10,7 +10,14 @@ fn policy() -> RiskPolicy {
 #[test]
 fn sg_cidrs_are_classified_as_design_section_6_3_says() {
     use Severity::*;
-    let cases: &[(&str, &str, Option<i32>, Option<i32>, Option<Severity>)] = &[
+    type Case = (
+        &'static str,
+        &'static str,
+        Option<i32>,
+        Option<i32>,
+        Option<Severity>,
+    );
+    let cases: &[Case] = &[
         ("0.0.0.0/0", "tcp", Some(22), Some(22), Some(Critical)),
         ("0.0.0.0/0", "tcp", Some(3389), Some(3389), Some(Critical)),
         ("0.0.0.0/0", "tcp", Some(20), Some(25), Some(Critical)),
