@@ -14,12 +14,13 @@ pub enum Chunk<'a> {
     Overlong,
 }
 
-/// Calls `each` for every line of `reader`. Lines inside the reader's buffer are passed in place;
-/// only a line that straddles two buffer fills is copied (into one reused buffer).
+/// Calls `each` for every line of `reader` until it returns `false`. Lines inside the reader's
+/// buffer are passed in place; only a line that straddles two buffer fills is copied (into one
+/// reused buffer).
 pub fn for_each_line<R: BufRead + ?Sized>(
     reader: &mut R,
     max_line: usize,
-    mut each: impl FnMut(Chunk<'_>),
+    mut each: impl FnMut(Chunk<'_>) -> bool,
 ) -> io::Result<()> {
     let mut pending: Vec<u8> = Vec::new();
     let mut overlong = false;
@@ -36,13 +37,16 @@ pub fn for_each_line<R: BufRead + ?Sized>(
         let mut rest = buffer;
         while let Some(at) = rest.iter().position(|b| *b == b'\n') {
             let (line, tail) = (&rest[..at], &rest[at + 1..]);
-            if overlong || pending.len() + line.len() > max_line {
-                each(Chunk::Overlong);
+            let go_on = if overlong || pending.len() + line.len() > max_line {
+                each(Chunk::Overlong)
             } else if pending.is_empty() {
-                each(Chunk::Line(line));
+                each(Chunk::Line(line))
             } else {
                 pending.extend_from_slice(line);
-                each(Chunk::Line(&pending));
+                each(Chunk::Line(&pending))
+            };
+            if !go_on {
+                return Ok(());
             }
             pending.clear();
             overlong = false;

@@ -139,9 +139,12 @@ pub fn parse_into<R: BufRead + ?Sized>(
         stats: ParseStats::default(),
         failure: None,
     };
-    lines::for_each_line(reader, MAX_LINE, |chunk| match chunk {
-        lines::Chunk::Line(line) => parser.line(line),
-        lines::Chunk::Overlong => parser.stats.malformed += 1,
+    lines::for_each_line(reader, MAX_LINE, |chunk| {
+        match chunk {
+            lines::Chunk::Line(line) => parser.line(line),
+            lines::Chunk::Overlong => parser.stats.malformed += 1,
+        }
+        parser.failure.is_none()
     })?;
     if let Some(error) = parser.failure {
         return Err(error);
@@ -170,9 +173,6 @@ struct StreamParser<'s> {
 
 impl StreamParser<'_> {
     fn line(&mut self, line: &[u8]) {
-        if self.failure.is_some() {
-            return;
-        }
         if self.format.is_none() {
             if Format::is_header(line) {
                 return self.switch_format(line);

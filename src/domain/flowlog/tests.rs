@@ -3,7 +3,7 @@
 use super::*;
 use crate::domain::evidence::Flow;
 use proptest::prelude::*;
-use std::io::{Cursor, Write};
+use std::io::{Cursor, Read, Write};
 use std::net::Ipv4Addr;
 
 const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
@@ -199,6 +199,35 @@ fn a_selection_the_format_cannot_answer_is_an_error_naming_the_field() {
     let error = parse_into(&mut Cursor::new(text), &windowed, &mut aggregator).unwrap_err();
     assert!(error.to_string().contains("`start`"), "{error}");
     assert!(parse_into(&mut Cursor::new(text), &everything(), &mut aggregator).is_ok());
+}
+
+/// A reader that counts the bytes handed out.
+struct Counting<R>(R, std::rc::Rc<std::cell::Cell<u64>>);
+
+impl<R: std::io::Read> std::io::Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.set(self.1.get() + n as u64);
+        Ok(n)
+    }
+}
+
+#[test]
+fn parsing_stops_reading_as_soon_as_the_format_is_known_to_be_unusable() {
+    let read = std::rc::Rc::new(std::cell::Cell::new(0));
+    let endless =
+        Cursor::new("srcaddr dstaddr action\n").chain(std::io::repeat(b'x').take(1 << 30));
+    let mut reader = std::io::BufReader::new(Counting(endless, read.clone()));
+    let error = parse_into(&mut reader, &everything(), &mut Aggregator::new()).unwrap_err();
+    assert!(
+        matches!(error, FlowLogError::MissingFields { .. }),
+        "{error}"
+    );
+    assert!(
+        read.get() < 1 << 20,
+        "read {} bytes after the bad header",
+        read.get()
+    );
 }
 
 #[test]
