@@ -223,3 +223,33 @@ fn a_timestamp_key_appearing_is_still_only_a_timestamp_change() {
     let new = json!({"plan": {"hash": "h", "generatedAt": "2024-01-01T00:00:00Z"}});
     assert!(only_timestamps_differ(&old, &new, TIMESTAMP_KEYS));
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn status(index: u8) -> Status {
+        [Status::True, Status::False, Status::Unknown][usize::from(index % 3)]
+    }
+
+    proptest! {
+        #[test]
+        fn transition_time_is_the_time_of_the_last_status_flip(steps in prop::collection::vec((0u8..3, any::<bool>()), 1..40)) {
+            let mut conditions = Vec::new();
+            let mut last_flip = None;
+            let mut previous: Option<Status> = None;
+            for (i, (s, other_reason)) in steps.iter().enumerate() {
+                let now = at(T0 + i as i64 * 10);
+                let reason = if *other_reason { reasons::PLAN_STALE } else { reasons::PLAN_READY };
+                if previous != Some(status(*s)) {
+                    last_flip = Some(now);
+                }
+                previous = Some(status(*s));
+                set_condition(&mut conditions, Desired::new(types::PLANNED, status(*s), reason, ""), now);
+                prop_assert_eq!(conditions.len(), 1);
+                prop_assert_eq!(&conditions[0].reason, reason);
+            }
+            prop_assert_eq!(&conditions[0].last_transition_time, &format_time(last_flip.unwrap()));
+        }
+    }
+}

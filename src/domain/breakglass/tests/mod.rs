@@ -232,3 +232,44 @@ fn rule_descriptions_carry_the_prefix_and_only_characters_aws_accepts() {
     );
     assert_eq!(rule_description("  ", None), DESCRIPTION_PREFIX);
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn spec() -> impl Strategy<Value = PortSpec> {
+        let range = (any::<u16>(), any::<u16>()).prop_map(|(a, b)| (a.min(b), a.max(b)));
+        prop_oneof![
+            Just(PortSpec::All),
+            range.clone().prop_map(|(a, b)| PortSpec::Tcp(a, b)),
+            range.prop_map(|(a, b)| PortSpec::Udp(a, b)),
+            (prop::option::of(any::<u8>()), prop::option::of(any::<u8>())).prop_map(|(t, c)| {
+                PortSpec::Icmp {
+                    icmp_type: t,
+                    code: t.and(c),
+                }
+            }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn every_port_spec_parses_back_from_its_rule_string(spec in spec()) {
+            prop_assert_eq!(spec.to_string().parse::<PortSpec>(), Ok(spec));
+        }
+
+        #[test]
+        fn port_spec_parsing_never_panics(text in "\\PC{0,24}") {
+            let _ = text.parse::<PortSpec>();
+        }
+
+        #[test]
+        fn accepted_cidrs_are_private_and_no_broader_than_allowed(bits in any::<u32>(), prefix in 0u8..=32, broadest in 0u8..=32) {
+            let net = Ipv4Net::new(bits.into(), prefix).unwrap().trunc();
+            let policy = CidrPolicy { broadest_prefix: broadest, allow_public: false };
+            if check_cidr(&net, &policy).is_ok() {
+                prop_assert!(net.prefix_len() > 0 && net.prefix_len() >= broadest && is_private(&net));
+            }
+        }
+    }
+}

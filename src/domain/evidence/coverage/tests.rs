@@ -174,3 +174,36 @@ fn select_s3_key_reports_parquet_and_reads_undated_keys() {
         KeySelection::Folder
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn a_day_with_data_is_never_a_gap_and_gaps_lie_in_the_window(
+            start in 1_600_000_000i64..1_700_000_000,
+            hours in 1i64..24 * 20,
+            records in prop::collection::vec((0i64..24 * 25 * 3600, any::<bool>()), 0..50),
+        ) {
+            let w = Window {
+                start: jiff::Timestamp::from_second(start).unwrap(),
+                end: jiff::Timestamp::from_second(start + hours * 3600).unwrap(),
+            };
+            let mut tracker = CoverageTracker::default();
+            for (offset, skipped) in &records {
+                let kind = if *skipped { RecordKind::Skipped } else { RecordKind::Data };
+                tracker.observe(start - 86_400 + offset, None, kind);
+            }
+            let coverage = tracker.coverage(&w);
+            let days = window_days(&w);
+            prop_assert!(coverage.days_without_data.iter().all(|d| days.contains(d)));
+            for (offset, skipped) in &records {
+                let day = utc_date(jiff::Timestamp::from_second(start - 86_400 + offset).unwrap());
+                if !*skipped {
+                    prop_assert!(!coverage.days_without_data.contains(&day));
+                }
+            }
+        }
+    }
+}
