@@ -36,7 +36,9 @@ pub struct EvidenceDocument {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
+    /// First instant inside the window.
     pub start: jiff::Timestamp,
+    /// First instant after the window.
     pub end: jiff::Timestamp,
 }
 

@@ -41,12 +41,16 @@ pub enum Line<'a> {
     Record(Record<'a>),
     /// `NODATA`: no traffic in the capture window (not a gap).
     NoData {
+        /// Capture window start (Unix seconds), when known.
         start: Option<i64>,
+        /// Capture window end (Unix seconds), when known.
         end: Option<i64>,
     },
     /// `SKIPDATA`: AWS lost records in the capture window (a gap).
     SkipData {
+        /// Capture window start (Unix seconds), when known.
         start: Option<i64>,
+        /// Capture window end (Unix seconds), when known.
         end: Option<i64>,
     },
     /// An IPv6 record (the domain tightens IPv4 rules only).
