@@ -77,6 +77,18 @@ pub struct ParseStats {
     pub ipv6: u64,
 }
 
+impl ParseStats {
+    /// Adds `other`'s counters to these.
+    pub fn add(&mut self, other: &ParseStats) {
+        self.records += other.records;
+        self.filtered += other.filtered;
+        self.nodata += other.nodata;
+        self.skipdata += other.skipdata;
+        self.malformed += other.malformed;
+        self.ipv6 += other.ipv6;
+    }
+}
+
 /// One distinct flow tuple and the number of records that carried it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -110,14 +110,7 @@ impl Aggregator {
                 *records,
             );
         }
-        let s = &mut self.stats;
-        let o = other.stats;
-        s.records += o.records;
-        s.filtered += o.filtered;
-        s.nodata += o.nodata;
-        s.skipdata += o.skipdata;
-        s.malformed += o.malformed;
-        s.ipv6 += o.ipv6;
+        self.stats.add(&other.stats);
         self.coverage.merge(&other.coverage);
     }
 

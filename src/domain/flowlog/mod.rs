@@ -126,7 +126,9 @@ pub fn decode<'r, R: Read + 'r>(reader: R) -> io::Result<Box<dyn BufRead + 'r>> 
 }
 
 /// Parses one stream (one object or file) into `aggregator` and returns this stream's counters.
-/// The first line may be a header naming the format; otherwise the v2 default applies.
+/// The first line may be a header naming the format; otherwise the v2 default applies. On an
+/// error, what was parsed before it stays in the aggregator (counters included): those records
+/// were really observed; the caller decides whether the stream counts as unreadable.
 pub fn parse_into<R: BufRead + ?Sized>(
     reader: &mut R,
     selection: &Selection,
@@ -139,28 +141,20 @@ pub fn parse_into<R: BufRead + ?Sized>(
         stats: ParseStats::default(),
         failure: None,
     };
-    lines::for_each_line(reader, MAX_LINE, |chunk| {
+    let read = lines::for_each_line(reader, MAX_LINE, |chunk| {
         match chunk {
             lines::Chunk::Line(line) => parser.line(line),
             lines::Chunk::Overlong => parser.stats.malformed += 1,
         }
         parser.failure.is_none()
-    })?;
-    if let Some(error) = parser.failure {
-        return Err(error);
-    }
+    });
     let stats = parser.stats;
-    add_stats(&mut aggregator.stats, &stats);
-    Ok(stats)
-}
-
-fn add_stats(total: &mut ParseStats, more: &ParseStats) {
-    total.records += more.records;
-    total.filtered += more.filtered;
-    total.nodata += more.nodata;
-    total.skipdata += more.skipdata;
-    total.malformed += more.malformed;
-    total.ipv6 += more.ipv6;
+    parser.aggregator.stats.add(&stats);
+    read?;
+    match parser.failure {
+        Some(error) => Err(error),
+        None => Ok(stats),
+    }
 }
 
 struct StreamParser<'s> {

@@ -279,6 +279,36 @@ fn gzip_is_detected_by_magic_bytes_including_multiple_members() {
 }
 
 #[test]
+fn a_truncated_gzip_object_is_an_error_but_keeps_counts_consistent() {
+    let text: String = (0..5000)
+        .map(|i| {
+            v2(
+                &format!("10.0.{}.{}", i / 250, i % 250),
+                "10.9.0.1",
+                443,
+                "ACCEPT",
+                T,
+            ) + "\n"
+        })
+        .collect();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text.as_bytes()).unwrap();
+    let bytes = encoder.finish().unwrap();
+    let truncated = &bytes[..bytes.len() / 2];
+    let mut aggregator = Aggregator::new();
+    let error = parse_into(
+        &mut decode(Cursor::new(truncated)).unwrap(),
+        &everything(),
+        &mut aggregator,
+    )
+    .unwrap_err();
+    assert!(matches!(error, FlowLogError::Io(_)), "{error}");
+    let stats = aggregator.stats();
+    assert!(stats.records > 0, "records before the cut are kept");
+    assert_eq!(aggregator.total_records(), stats.records - stats.filtered);
+}
+
+#[test]
 fn an_overlong_line_is_one_malformed_line_and_memory_stays_bounded() {
     let text = format!(
         "{}\n{}\n",
