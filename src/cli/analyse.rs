@@ -180,8 +180,7 @@ fn parse(
 
 /// A file that has lines but not one flow-log record is not a flow-log file.
 fn check_stats(path: &Path, stats: &ParseStats) -> Result<(), CliError> {
-    let recognised = stats.records + stats.nodata + stats.skipdata + stats.ipv6;
-    if stats.malformed > 0 && recognised == 0 {
+    if stats.has_no_records() {
         let message = format!(
             "no flow-log record in {} line(s); is this a VPC flow-log file?",
             stats.malformed

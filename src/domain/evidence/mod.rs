@@ -87,6 +87,20 @@ impl ParseStats {
         self.malformed += other.malformed;
         self.ipv6 += other.ipv6;
     }
+
+    /// True when a stream had lines but not one flow-log record: not a flow-log object.
+    pub fn has_no_records(&self) -> bool {
+        self.malformed > 0 && self.records + self.nodata + self.skipdata + self.ipv6 == 0
+    }
+}
+
+/// The share of unreadable objects above which evidence is refused rather than used (seed: 10%).
+pub const MAX_UNREADABLE_FRACTION: f64 = 0.10;
+
+/// True when more than [`MAX_UNREADABLE_FRACTION`] of `total` objects were unreadable: acting on
+/// such a partial view could lock out sources whose logs were in the unread objects.
+pub fn too_many_unreadable(total: u64, unreadable: u64) -> bool {
+    total > 0 && unreadable as f64 > MAX_UNREADABLE_FRACTION * total as f64
 }
 
 /// One distinct flow tuple and the number of records that carried it.

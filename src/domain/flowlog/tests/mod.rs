@@ -2,21 +2,23 @@
 
 use super::*;
 use crate::domain::evidence::Flow;
-use proptest::prelude::*;
 use std::io::{Cursor, Read, Write};
 use std::net::Ipv4Addr;
 
-const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
-const T: i64 = 1_709_251_200; // 2024-03-01T00:00:00Z
+mod properties;
+mod streams;
 
-fn v2(src: &str, dst: &str, port: u16, action: &str, start: i64) -> String {
+pub(super) const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+pub(super) const T: i64 = 1_709_251_200; // 2024-03-01T00:00:00Z
+
+pub(super) fn v2(src: &str, dst: &str, port: u16, action: &str, start: i64) -> String {
     format!(
         "2 123456789012 eni-1 {src} {dst} 40000 {port} 6 10 840 {start} {} {action} OK",
         start + 60
     )
 }
 
-fn parse(text: &str, selection: Selection) -> (Aggregator, ParseStats) {
+pub(super) fn parse(text: &str, selection: Selection) -> (Aggregator, ParseStats) {
     let mut aggregator = Aggregator::new();
     let stats = parse_into(
         &mut Cursor::new(text.as_bytes()),
@@ -27,21 +29,21 @@ fn parse(text: &str, selection: Selection) -> (Aggregator, ParseStats) {
     (aggregator, stats)
 }
 
-fn everything() -> Selection {
+pub(super) fn everything() -> Selection {
     Selection {
         action: ActionFilter::Any,
         window: None,
     }
 }
 
-fn window(start: i64, end: i64) -> Window {
+pub(super) fn window(start: i64, end: i64) -> Window {
     Window {
         start: jiff::Timestamp::from_second(start).unwrap(),
         end: jiff::Timestamp::from_second(end).unwrap(),
     }
 }
 
-fn ip(text: &str) -> Ipv4Addr {
+pub(super) fn ip(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
 
@@ -201,35 +203,6 @@ fn a_selection_the_format_cannot_answer_is_an_error_naming_the_field() {
     assert!(parse_into(&mut Cursor::new(text), &everything(), &mut aggregator).is_ok());
 }
 
-/// A reader that counts the bytes handed out.
-struct Counting<R>(R, std::rc::Rc<std::cell::Cell<u64>>);
-
-impl<R: std::io::Read> std::io::Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.0.read(buf)?;
-        self.1.set(self.1.get() + n as u64);
-        Ok(n)
-    }
-}
-
-#[test]
-fn parsing_stops_reading_as_soon_as_the_format_is_known_to_be_unusable() {
-    let read = std::rc::Rc::new(std::cell::Cell::new(0));
-    let endless =
-        Cursor::new("srcaddr dstaddr action\n").chain(std::io::repeat(b'x').take(1 << 30));
-    let mut reader = std::io::BufReader::new(Counting(endless, read.clone()));
-    let error = parse_into(&mut reader, &everything(), &mut Aggregator::new()).unwrap_err();
-    assert!(
-        matches!(error, FlowLogError::MissingFields { .. }),
-        "{error}"
-    );
-    assert!(
-        read.get() < 1 << 20,
-        "read {} bytes after the bad header",
-        read.get()
-    );
-}
-
 #[test]
 fn a_header_without_addresses_is_an_error_naming_what_is_missing() {
     let error = Format::from_header("version srcaddr dstaddr action").unwrap_err();
@@ -248,99 +221,6 @@ fn a_second_header_mid_stream_switches_the_format() {
     let (aggregator, stats) = parse(&text, Selection::default());
     assert_eq!((stats.records, stats.malformed), (2, 0));
     assert_eq!(aggregator.into_flows()[1].protocol, 17);
-}
-
-#[test]
-fn gzip_is_detected_by_magic_bytes_including_multiple_members() {
-    let member = |line: String| {
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        encoder.write_all(format!("{line}\n").as_bytes()).unwrap();
-        encoder.finish().unwrap()
-    };
-    let mut bytes = member(format!(
-        "{HEADER}\n{}",
-        v2("10.0.0.1", "10.0.0.9", 443, "ACCEPT", T)
-    ));
-    bytes.extend(member(v2("10.0.0.2", "10.0.0.9", 443, "ACCEPT", T)));
-    let mut reader = decode(Cursor::new(bytes)).unwrap();
-    let mut aggregator = Aggregator::new();
-    let stats = parse_into(&mut reader, &Selection::default(), &mut aggregator).unwrap();
-    assert_eq!(stats.records, 2);
-    let mut plain = decode(Cursor::new(
-        v2("10.0.0.1", "10.0.0.9", 443, "ACCEPT", T).into_bytes(),
-    ))
-    .unwrap();
-    assert_eq!(
-        parse_into(&mut plain, &Selection::default(), &mut aggregator)
-            .unwrap()
-            .records,
-        1
-    );
-}
-
-#[test]
-fn a_truncated_gzip_object_is_an_error_but_keeps_counts_consistent() {
-    let text: String = (0..5000)
-        .map(|i| {
-            v2(
-                &format!("10.0.{}.{}", i / 250, i % 250),
-                "10.9.0.1",
-                443,
-                "ACCEPT",
-                T,
-            ) + "\n"
-        })
-        .collect();
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(text.as_bytes()).unwrap();
-    let bytes = encoder.finish().unwrap();
-    let truncated = &bytes[..bytes.len() / 2];
-    let mut aggregator = Aggregator::new();
-    let error = parse_into(
-        &mut decode(Cursor::new(truncated)).unwrap(),
-        &everything(),
-        &mut aggregator,
-    )
-    .unwrap_err();
-    assert!(matches!(error, FlowLogError::Io(_)), "{error}");
-    let stats = aggregator.stats();
-    assert!(stats.records > 0, "records before the cut are kept");
-    assert_eq!(aggregator.total_records(), stats.records - stats.filtered);
-}
-
-#[test]
-fn an_overlong_line_is_one_malformed_line_and_memory_stays_bounded() {
-    let text = format!(
-        "{}\n{}\n",
-        "x".repeat(MAX_LINE * 3),
-        v2("10.0.0.1", "10.0.0.9", 443, "ACCEPT", T)
-    );
-    let mut reader = std::io::BufReader::with_capacity(1024, Cursor::new(text));
-    let mut aggregator = Aggregator::new();
-    let stats = parse_into(&mut reader, &everything(), &mut aggregator).unwrap();
-    assert_eq!((stats.malformed, stats.records), (1, 1));
-}
-
-#[test]
-fn lines_split_across_buffer_fills_parse_whole() {
-    let text: String = (0..200)
-        .map(|i| {
-            v2(
-                &format!("10.0.{}.{}", i / 250, i % 250),
-                "10.9.0.1",
-                443,
-                "ACCEPT",
-                T,
-            ) + "\r\n"
-        })
-        .collect();
-    let mut reader = std::io::BufReader::with_capacity(7, Cursor::new(text));
-    let mut aggregator = Aggregator::new();
-    let stats = parse_into(&mut reader, &everything(), &mut aggregator).unwrap();
-    assert_eq!(
-        (stats.records, stats.malformed, aggregator.distinct()),
-        (200, 0, 200)
-    );
 }
 
 #[test]
@@ -402,45 +282,4 @@ fn a_missing_interface_and_port_become_none_and_zero() {
         ),
         (None, 1, 0)
     );
-}
-
-fn record_line() -> impl Strategy<Value = String> {
-    (
-        any::<u32>(),
-        any::<u32>(),
-        0u16..4,
-        prop::sample::select(vec![6u8, 17]),
-        0u8..2,
-    )
-        .prop_map(|(s, d, iface, proto, act)| {
-            let action = if act == 0 { "ACCEPT" } else { "REJECT" };
-            format!(
-                "2 1 eni-{iface} {} {} 1 {} {proto} 1 1 {T} {} {action} OK",
-                Ipv4Addr::from(s),
-                Ipv4Addr::from(d),
-                s % 3,
-                T + 60
-            )
-        })
-}
-
-proptest! {
-    #[test]
-    fn the_parser_never_panics_on_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
-        let mut aggregator = Aggregator::new();
-        let _ = parse_into(&mut Cursor::new(bytes.clone()), &everything(), &mut aggregator);
-        let _ = decode(Cursor::new(bytes)).map(|mut r| parse_into(&mut r, &everything(), &mut aggregator));
-    }
-
-    #[test]
-    fn aggregated_record_counts_sum_to_the_selected_records(
-        lines in prop::collection::vec(prop_oneof![record_line(), Just("junk line".to_string())], 0..200),
-        action in prop::sample::select(vec![ActionFilter::Accept, ActionFilter::Reject, ActionFilter::Any]),
-    ) {
-        let (aggregator, stats) = parse(&lines.join("\n"), Selection { action, window: None });
-        prop_assert_eq!(aggregator.total_records(), stats.records - stats.filtered);
-        prop_assert_eq!(stats.records + stats.malformed, lines.len() as u64);
-        let flows = aggregator.into_flows();
-        prop_assert!(flows.windows(2).all(|w| (w[0].source, w[0].destination) <= (w[1].source, w[1].destination)));
-    }
 }
