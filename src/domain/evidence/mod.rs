@@ -36,7 +36,9 @@ pub struct EvidenceDocument {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
+    /// First instant inside the window.
     pub start: jiff::Timestamp,
+    /// First instant after the window.
     pub end: jiff::Timestamp,
 }
 
@@ -50,15 +52,19 @@ pub struct Coverage {
     /// The earliest record start seen, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earliest_record: Option<jiff::Timestamp>,
+    /// UTC days inside the window that had data but also `SKIPDATA` records (AWS lost some records
+    /// that day): a partial gap, reported for review but not counted in `daysWithoutData`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub days_with_skipped_records: Vec<jiff::civil::Date>,
 }
 
 /// Counters from parsing flow-log text.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ParseStats {
-    /// Lines that parsed into a flow record with data (`log-status OK`).
+    /// Lines that parsed into a flow record with data (`log-status OK`), selected or not.
     pub records: u64,
-    /// Records skipped because they did not match the selection (action, window, protocol).
+    /// Of `records`, those skipped because they did not match the selection (action, window).
     pub filtered: u64,
     /// `NODATA` records (no traffic in the capture window: not a gap).
     pub nodata: u64,
@@ -66,6 +72,35 @@ pub struct ParseStats {
     pub skipdata: u64,
     /// Lines that could not be parsed.
     pub malformed: u64,
+    /// IPv6 records (skipped: the domain tightens IPv4 rules only).
+    #[serde(default)]
+    pub ipv6: u64,
+}
+
+impl ParseStats {
+    /// Adds `other`'s counters to these.
+    pub fn add(&mut self, other: &ParseStats) {
+        self.records += other.records;
+        self.filtered += other.filtered;
+        self.nodata += other.nodata;
+        self.skipdata += other.skipdata;
+        self.malformed += other.malformed;
+        self.ipv6 += other.ipv6;
+    }
+
+    /// True when a stream had lines but not one flow-log record: not a flow-log object.
+    pub fn has_no_records(&self) -> bool {
+        self.malformed > 0 && self.records + self.nodata + self.skipdata + self.ipv6 == 0
+    }
+}
+
+/// The share of unreadable objects above which evidence is refused rather than used (seed: 10%).
+pub const MAX_UNREADABLE_FRACTION: f64 = 0.10;
+
+/// True when more than [`MAX_UNREADABLE_FRACTION`] of `total` objects were unreadable: acting on
+/// such a partial view could lock out sources whose logs were in the unread objects.
+pub fn too_many_unreadable(total: u64, unreadable: u64) -> bool {
+    total > 0 && unreadable as f64 > MAX_UNREADABLE_FRACTION * total as f64
 }
 
 /// One distinct flow tuple and the number of records that carried it.

@@ -1,1 +1,0 @@
-//! Domain layer (pure): break-glass rules from explicit CIDRs or rejected flows, AWS service prefixes.

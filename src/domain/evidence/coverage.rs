@@ -1,1 +1,0 @@
-//! Domain layer (pure): per-day coverage of an observation window and its gaps.

@@ -1,0 +1,235 @@
+//! Domain layer (pure): flow-log record parsing (v2 default and custom header formats), streaming and aggregating.
+//!
+//! Entry points:
+//! - [`decode`] wraps any reader, gunzipping it transparently when it starts with the gzip magic bytes
+//!   (multi-member gzip included).
+//! - [`parse_into`] streams one object's text into an [`Aggregator`], honouring a [`Selection`]
+//!   (action and time window). A header line names a custom format; without one the v2 default
+//!   applies; a later header line (concatenated files) switches format. `NODATA`/`SKIPDATA` are
+//!   counted, malformed lines are counted, never fatal.
+//! - [`Aggregator`] keeps one counter per distinct (source, destination, interface, protocol,
+//!   port): memory is bounded by distinct tuples, not by log volume.
+
+use crate::domain::evidence::Window;
+use std::io::{self, BufRead, BufReader, Read};
+
+mod aggregate;
+mod format;
+mod lines;
+mod record;
+
+pub use aggregate::Aggregator;
+pub use format::{Format, DEFAULT_V2_FIELDS};
+pub use lines::MAX_LINE;
+pub use record::{parse_line, Action, Line, Record};
+
+use crate::domain::evidence::coverage::RecordKind;
+use crate::domain::evidence::ParseStats;
+
+/// Why a stream could not be parsed at all (individual bad lines are only counted).
+#[derive(Debug, thiserror::Error)]
+pub enum FlowLogError {
+    /// Reading or decompressing failed.
+    #[error("failed to read flow-log text: {0}")]
+    Io(#[from] io::Error),
+    /// The header names a format without fields the parser needs.
+    #[error("flow-log format lacks required field(s): {}", missing.join(", "))]
+    MissingFields {
+        /// The missing field names.
+        missing: Vec<&'static str>,
+    },
+    /// The selection needs a field the format does not have.
+    #[error("flow-log format has no `{field}` field, so records cannot be selected by {purpose}")]
+    CannotSelect {
+        /// The missing field.
+        field: &'static str,
+        /// What the field was needed for.
+        purpose: &'static str,
+    },
+}
+
+/// Which records count as evidence, by action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ActionFilter {
+    /// ACCEPT records only (evidence for tightening).
+    #[default]
+    Accept,
+    /// REJECT records only (diagnose, break-glass).
+    Reject,
+    /// Every record.
+    Any,
+}
+
+impl ActionFilter {
+    fn admits(self, action: Option<Action>) -> bool {
+        match self {
+            ActionFilter::Any => true,
+            ActionFilter::Accept => action == Some(Action::Accept),
+            ActionFilter::Reject => action == Some(Action::Reject),
+        }
+    }
+}
+
+/// Which records to keep: by action, and by capture time overlapping a window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Selection {
+    /// ACCEPT, REJECT or any.
+    pub action: ActionFilter,
+    /// Keep records whose `[start, end]` overlaps this window; `None` keeps every record.
+    pub window: Option<Window>,
+}
+
+impl Selection {
+    fn check(&self, format: &Format) -> Result<(), FlowLogError> {
+        if self.action != ActionFilter::Any && !format.has_action() {
+            return Err(FlowLogError::CannotSelect {
+                field: "action",
+                purpose: "ACCEPT/REJECT",
+            });
+        }
+        if self.window.is_some() && !format.has_start() {
+            return Err(FlowLogError::CannotSelect {
+                field: "start",
+                purpose: "time window",
+            });
+        }
+        Ok(())
+    }
+
+    fn in_window(&self, start: Option<i64>, end: Option<i64>) -> bool {
+        let Some(window) = self.window else {
+            return true;
+        };
+        let Some(start) = start else { return false };
+        let end = end.unwrap_or(start).max(start);
+        end >= window.start.as_second() && start < window.end.as_second()
+    }
+}
+
+/// Wraps `reader` so that gzip input (detected by its magic bytes, not its name) is decompressed.
+pub fn decode<'r, R: Read + 'r>(reader: R) -> io::Result<Box<dyn BufRead + 'r>> {
+    const CAPACITY: usize = 256 * 1024;
+    let mut buffered = BufReader::with_capacity(CAPACITY, reader);
+    let head = loop {
+        match buffered.fill_buf() {
+            Ok(head) => break head,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    };
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let gunzip = flate2::bufread::MultiGzDecoder::new(buffered);
+        Ok(Box::new(BufReader::with_capacity(CAPACITY, gunzip)))
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// Parses one stream (one object or file) into `aggregator` and returns this stream's counters.
+/// The first line may be a header naming the format; otherwise the v2 default applies. On an
+/// error, what was parsed before it stays in the aggregator (counters included): those records
+/// were really observed; the caller decides whether the stream counts as unreadable.
+pub fn parse_into<R: BufRead + ?Sized>(
+    reader: &mut R,
+    selection: &Selection,
+    aggregator: &mut Aggregator,
+) -> Result<ParseStats, FlowLogError> {
+    let mut parser = StreamParser {
+        format: None,
+        selection,
+        aggregator,
+        stats: ParseStats::default(),
+        failure: None,
+    };
+    let read = lines::for_each_line(reader, MAX_LINE, |chunk| {
+        match chunk {
+            lines::Chunk::Line(line) => parser.line(line),
+            lines::Chunk::Overlong => parser.stats.malformed += 1,
+        }
+        parser.failure.is_none()
+    });
+    let stats = parser.stats;
+    parser.aggregator.stats.add(&stats);
+    read?;
+    match parser.failure {
+        Some(error) => Err(error),
+        None => Ok(stats),
+    }
+}
+
+struct StreamParser<'s> {
+    format: Option<Format>,
+    selection: &'s Selection,
+    aggregator: &'s mut Aggregator,
+    stats: ParseStats,
+    failure: Option<FlowLogError>,
+}
+
+impl StreamParser<'_> {
+    fn line(&mut self, line: &[u8]) {
+        if self.format.is_none() {
+            if Format::is_header(line) {
+                return self.switch_format(line);
+            }
+            self.use_format(Format::default_v2());
+        }
+        let Some(format) = &self.format else { return };
+        match parse_line(format, line) {
+            Line::Record(record) => self.record(record),
+            Line::NoData { start, end } => {
+                self.stats.nodata += 1;
+                self.observe(start, end, RecordKind::Data);
+            }
+            Line::SkipData { start, end } => {
+                self.stats.skipdata += 1;
+                self.observe(start, end, RecordKind::Skipped);
+            }
+            Line::Ipv6 => self.stats.ipv6 += 1,
+            Line::Blank => {}
+            Line::Malformed if Format::is_header(line) => self.switch_format(line),
+            Line::Malformed => self.stats.malformed += 1,
+        }
+    }
+
+    fn use_format(&mut self, format: Format) {
+        if let Err(error) = self.selection.check(&format) {
+            self.failure = Some(error);
+        }
+        self.format = Some(format);
+    }
+
+    fn switch_format(&mut self, header: &[u8]) {
+        match Format::from_header(&String::from_utf8_lossy(header)) {
+            Ok(format) => self.use_format(format),
+            Err(error) => self.failure = Some(error),
+        }
+    }
+
+    fn observe(&mut self, start: Option<i64>, end: Option<i64>, kind: RecordKind) {
+        if let Some(start) = start {
+            self.aggregator.coverage.observe(start, end, kind);
+        }
+    }
+
+    fn record(&mut self, record: Record<'_>) {
+        self.observe(record.start, record.end, RecordKind::Data);
+        self.stats.records += 1;
+        if !self.selection.action.admits(record.action)
+            || !self.selection.in_window(record.start, record.end)
+        {
+            self.stats.filtered += 1;
+            return;
+        }
+        self.aggregator.add(
+            record.source,
+            record.destination,
+            record.interface_id,
+            record.protocol,
+            record.port,
+            1,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,0 @@
-//! Domain layer (pure): SG and NACL severity classification, risk score, partition from an ARN.
