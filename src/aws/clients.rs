@@ -3,6 +3,7 @@
 //! retries from `aws.maxAttempts`, cached per target so credentials are reused.
 
 use super::ec2::{Ec2SecurityGroups, SecurityGroups};
+use super::flowlogs::{FlowLogs, SdkFlowLogs};
 use super::observe::{CallObserver, ObserveCalls};
 use super::sts::{Identity, StsIdentity};
 use crate::config::AwsSettings;
@@ -57,6 +58,8 @@ pub trait AwsPorts: Send + Sync {
     async fn security_groups(&self, target: &Target) -> Arc<dyn SecurityGroups>;
     /// The caller identity in the target.
     async fn identity(&self, target: &Target) -> Arc<dyn Identity>;
+    /// Flow-log evidence readers in the target.
+    async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs>;
 }
 
 /// The retry policy for `max_attempts`: the SDK's standard mode (exponential backoff with
@@ -214,6 +217,14 @@ impl AwsPorts for ClientFactory {
 
     async fn identity(&self, target: &Target) -> Arc<dyn Identity> {
         Arc::new(StsIdentity::new(self.sts(target).await))
+    }
+
+    async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {
+        Arc::new(SdkFlowLogs {
+            s3: self.s3(target).await,
+            logs: self.logs(target).await,
+            athena: self.athena(target).await,
+        })
     }
 }
 

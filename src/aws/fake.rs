@@ -4,6 +4,8 @@
 use super::clients::{AwsPorts, Target};
 use super::ec2::fake::FakeSecurityGroups;
 use super::ec2::SecurityGroups;
+use super::flowlogs::fake::FakeFlowLogs;
+use super::flowlogs::FlowLogs;
 use super::sts::{CallerIdentity, Identity};
 use super::AwsError;
 use std::sync::{Arc, Mutex};
@@ -15,6 +17,8 @@ pub struct FakeAws {
     pub security_groups: Arc<FakeSecurityGroups>,
     /// Who `caller_identity` says the controller is.
     pub identity: CallerIdentity,
+    /// The flow logs every target sees.
+    pub flow_logs: Arc<FakeFlowLogs>,
     targets: Mutex<Vec<Target>>,
 }
 
@@ -28,6 +32,7 @@ impl FakeAws {
                 arn: "arn:aws:sts::123456789012:assumed-role/sg-tightener/test".into(),
                 partition: "aws".into(),
             },
+            flow_logs: Arc::new(FakeFlowLogs::default()),
             targets: Mutex::new(Vec::new()),
         }
     }
@@ -68,6 +73,11 @@ impl AwsPorts for FakeAws {
     async fn identity(&self, target: &Target) -> Arc<dyn Identity> {
         self.record(target);
         Arc::new(FixedIdentity(self.identity.clone()))
+    }
+
+    async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {
+        self.record(target);
+        self.flow_logs.clone()
     }
 }
 

@@ -8,11 +8,13 @@ pub mod clients;
 pub mod ec2;
 pub mod error;
 pub mod fake;
+pub mod flowlogs;
 pub mod observe;
 pub mod sts;
 
 pub use clients::{AwsPorts, ClientFactory, Target};
 pub use ec2::{AuthoriseOutcome, GroupSelector, RevokeOutcome, SecurityGroups};
 pub use error::{AwsError, Failure};
+pub use flowlogs::{EvidenceRequest, EvidenceSource, FlowLogs};
 pub use observe::{Attempt, CallObserver};
 pub use sts::{CallerIdentity, Identity};
