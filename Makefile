@@ -21,6 +21,11 @@ bench:
 fmt:
 	$(CARGO) fmt
 
+## demo: the main job end to end on local defaults (see README)
+demo:
+	$(CARGO) build
+	scripts/demo-offline.sh
+
 ## crds: regenerate crds/ and charts/sg-tightener/crds/ from the Rust types in src/crd/
 crds:
 	SG_TIGHTENER_WRITE_CRDS=1 $(CARGO) test --test crd_sync

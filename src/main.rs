@@ -11,6 +11,9 @@ fn main() {
         Command::Crds => print_crds(),
         offline => {
             if let Err(error) = cli::run_offline(offline) {
+                if error.is_closed_pipe() {
+                    return; // `sg-tightener analyse … | head` is not an error
+                }
                 eprintln!("sg-tightener: {error}");
                 std::process::exit(error.exit_code());
             }

@@ -22,7 +22,8 @@ pub struct AnalyseArgs {
     /// Length of the observation window in days, ending at --end.
     #[arg(long, default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub days: u32,
-    /// End of the observation window (RFC 3339, e.g. 2024-06-01T00:00:00Z); default: now.
+    /// End of the observation window (RFC 3339, e.g. 2024-06-01T00:00:00Z); default: the start of
+    /// today (UTC), so the window is the last N whole days.
     #[arg(long, value_name = "TIME")]
     pub end: Option<String>,
 }
@@ -72,16 +73,16 @@ fn parse_action(value: &str) -> Result<ActionFilter, CliError> {
 }
 
 fn window(end: Option<&str>, days: u32) -> Result<Window, CliError> {
-    let end = match end {
-        Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
-            flag(
-                "end",
-                text,
-                &format!("not an RFC 3339 time with offset: {e}"),
-            )
-        })?,
-        None => jiff::Timestamp::now(),
+    let Some(text) = end else {
+        return Ok(Window::last_full_days(jiff::Timestamp::now(), days));
     };
+    let end = text.parse::<jiff::Timestamp>().map_err(|e| {
+        flag(
+            "end",
+            text,
+            &format!("not an RFC 3339 time with offset: {e}"),
+        )
+    })?;
     let length = jiff::SignedDuration::from_hours(24 * i64::from(days));
     let start = end
         .checked_sub(length)

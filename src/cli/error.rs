@@ -27,6 +27,11 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// True when stdout was closed by the reader (`… | head`): not worth a message.
+    pub fn is_closed_pipe(&self) -> bool {
+        matches!(self, CliError::Write(e) if e.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+
     /// The process exit status for this error: 2 for bad input, 1 for output failures.
     pub fn exit_code(&self) -> i32 {
         match self {

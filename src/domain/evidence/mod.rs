@@ -42,6 +42,29 @@ pub struct Window {
     pub end: jiff::Timestamp,
 }
 
+impl Window {
+    /// The `days` whole UTC days before the day that contains `now`: `[midnight − days, midnight)`.
+    /// Today is left out because its logs are still being delivered; counting it would make
+    /// coverage flap between complete and incomplete during the day.
+    pub fn last_full_days(now: jiff::Timestamp, days: u32) -> Window {
+        let midnight = utc_midnight(now);
+        let length = jiff::SignedDuration::from_hours(24 * i64::from(days));
+        let start = midnight.checked_sub(length).unwrap_or(jiff::Timestamp::MIN);
+        Window {
+            start,
+            end: midnight,
+        }
+    }
+}
+
+/// The start of the UTC day containing `at`.
+fn utc_midnight(at: jiff::Timestamp) -> jiff::Timestamp {
+    let date = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+    date.to_zoned(jiff::tz::TimeZone::UTC)
+        .map(|zoned| zoned.timestamp())
+        .unwrap_or(at)
+}
+
 /// How completely the evidence covers its window.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -120,4 +143,17 @@ pub struct Flow {
     pub port: u16,
     /// How many flow-log records carried this tuple.
     pub records: u64,
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::Window;
+
+    #[test]
+    fn last_full_days_ends_at_the_start_of_today_and_spans_whole_days() {
+        let now: jiff::Timestamp = "2026-11-29T04:03:24.5Z".parse().unwrap();
+        let window = Window::last_full_days(now, 90);
+        assert_eq!(window.end.to_string(), "2026-11-29T00:00:00Z");
+        assert_eq!(window.start.to_string(), "2026-08-31T00:00:00Z");
+    }
 }
