@@ -6,7 +6,7 @@ pub mod decide;
 pub mod diagnose;
 pub mod manifest;
 
-pub use decide::{decide, Facts, PlanReason, Refusal, Step};
+pub use decide::{decide, AppliedFacts, Facts, PlanFacts, PlanReason, Refusal, Step};
 pub use diagnose::{rejected_sources, Rejected};
 pub use manifest::{GroupManifest, Manifest, MANIFEST_SCHEMA};
 
