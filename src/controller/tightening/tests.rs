@@ -1,1 +1,426 @@
+//! Controller layer tests: the tightening reconcile against `FakeAws`, `FakeFlowLogs` and the
+//! in-memory store — planning, approval, staleness, tenancy and spec refusals. Nothing in AWS
+//! may change before an exact, fresh approval.
 
+use super::observe::EvidenceCache;
+use super::store::MemoryStore;
+use super::{cleanup, reconcile, Deps};
+use crate::aws::ec2::fake::FakeSecurityGroups;
+use crate::aws::fake::FakeAws;
+use crate::aws::SecurityGroups;
+use crate::config::{ControllerConfig, TenancyRule};
+use crate::controller::Error;
+use crate::crd::{PlanPhase, SecurityGroupTightening};
+use crate::domain::conditions::{find, types};
+use crate::domain::evidence::{Coverage, EvidenceDocument, Flow, Window, EVIDENCE_SCHEMA};
+use crate::domain::rules::{ingress_rules, permissions_from_strings};
+use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, SecurityGroup};
+use crate::metrics::Metrics;
+use kube::runtime::controller::Action;
+use serde_json::{json, Value};
+
+/// A fake world and the resource under test.
+pub(super) struct World {
+    pub aws: FakeAws,
+    pub store: MemoryStore,
+    pub config: ControllerConfig,
+    pub metrics: Metrics,
+    pub cache: EvidenceCache,
+    pub now: jiff::Timestamp,
+    pub object: SecurityGroupTightening,
+}
+
+pub(super) fn rules(rules: &[(&str, Option<&str>)]) -> Vec<crate::domain::snapshot::IpPermission> {
+    rules
+        .iter()
+        .flat_map(|(text, d)| {
+            permissions_from_strings(&[text.to_string()], |_| d.map(String::from)).unwrap()
+        })
+        .collect()
+}
+
+pub(super) fn original_group() -> SecurityGroup {
+    SecurityGroup {
+        group_id: "sg-0123456789abcdef0".into(),
+        group_name: "web".into(),
+        vpc_id: Some("vpc-1".into()),
+        ip_permissions: rules(&[
+            ("tcp:443 10.0.0.0/16", Some("office")),
+            ("tcp:22 10.9.0.0/16", None),
+        ]),
+        ..SecurityGroup::default()
+    }
+}
+
+pub(super) const GROUP: &str = "sg-0123456789abcdef0";
+
+/// `(rule string, description)` of every ingress rule, sorted: exact equality, descriptions included.
+pub(super) fn exact(group: &SecurityGroup) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<_> = ingress_rules(group)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.to_string(), r.description.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn flows(sources: &[&str], port: u16) -> Vec<Flow> {
+    sources
+        .iter()
+        .map(|s| Flow {
+            source: s.parse().unwrap(),
+            destination: "10.1.0.5".parse().unwrap(),
+            interface_id: Some("eni-1".into()),
+            protocol: 6,
+            port,
+            records: 2,
+        })
+        .collect()
+}
+
+pub(super) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let earliest = if complete {
+        now - jiff::SignedDuration::from_hours(24 * 400)
+    } else {
+        now
+    };
+    EvidenceDocument {
+        schema: EVIDENCE_SCHEMA.into(),
+        window: Window {
+            start: now,
+            end: now,
+        },
+        coverage: Coverage {
+            earliest_record: Some(earliest),
+            ..Coverage::default()
+        },
+        stats: Default::default(),
+        flows,
+    }
+}
+
+pub(super) fn accepted() -> Vec<Flow> {
+    flows(&["10.0.10.1", "10.0.10.2", "10.0.10.3", "10.0.10.9"], 443)
+}
+
+pub(super) fn rejected() -> Vec<Flow> {
+    flows(&["10.0.99.7"], 443)
+}
+
+impl World {
+    pub fn new(spec: Value) -> Self {
+        let fake = FakeSecurityGroups::new([original_group()]);
+        fake.add_interface(NetworkInterface {
+            network_interface_id: "eni-1".into(),
+            private_ip_address: Some("10.1.0.5".into()),
+            groups: vec![GroupIdentifier {
+                group_id: GROUP.into(),
+                group_name: None,
+            }],
+            vpc_id: Some("vpc-1".into()),
+            ..NetworkInterface::default()
+        });
+        let aws = FakeAws::new(fake);
+        aws.flow_logs.answer(document(accepted(), true));
+        let mut object: SecurityGroupTightening = serde_json::from_value(json!({
+            "apiVersion": "sgtightener.io/v1alpha1",
+            "kind": "SecurityGroupTightening",
+            "metadata": {"name": "web", "namespace": "payments", "generation": 1, "uid": "u1"},
+            "spec": spec,
+        }))
+        .unwrap();
+        object.status = None;
+        World {
+            aws,
+            store: MemoryStore::default(),
+            config: ControllerConfig::default(),
+            metrics: Metrics::new(),
+            cache: EvidenceCache::default(),
+            now: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            object,
+        }
+    }
+
+    pub fn default_spec() -> Value {
+        json!({
+            "region": "af-south-1",
+            "accountId": "123456789012",
+            "groups": {"ids": [GROUP]},
+            "evidence": {"days": 30, "s3": {"bucket": "flow-logs", "prefix": "AWSLogs/"}},
+        })
+    }
+
+    pub fn standard() -> Self {
+        World::new(World::default_spec())
+    }
+
+    fn deps(&self) -> Deps<'_> {
+        Deps {
+            config: &self.config,
+            aws: &self.aws,
+            store: &self.store,
+            metrics: &self.metrics,
+            cache: &self.cache,
+            now: self.now,
+        }
+    }
+
+    /// One reconcile; the status written becomes the object's status, as the API server would.
+    pub async fn reconcile(&mut self) -> Result<Action, Error> {
+        let result = reconcile(&self.object, &self.deps()).await;
+        self.object.status = self.store.last_status();
+        self.now += jiff::SignedDuration::from_secs(60);
+        result
+    }
+
+    pub async fn cleanup(&mut self) -> Result<Action, Error> {
+        let result = cleanup(&self.object, &self.deps()).await;
+        if let Some(status) = self.store.last_status() {
+            self.object.status = Some(status);
+        }
+        result
+    }
+
+    pub fn plan_hash(&self) -> String {
+        self.object
+            .status
+            .as_ref()
+            .and_then(|s| s.plan.as_ref())
+            .map(|p| p.hash.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn approve(&mut self, hash: &str) {
+        self.object.spec.approved = hash.to_owned();
+        self.bump();
+    }
+
+    pub fn bump(&mut self) {
+        self.object.metadata.generation = Some(self.object.metadata.generation.unwrap_or(1) + 1);
+    }
+
+    pub fn condition(&self, type_: &str) -> (String, String, String) {
+        let status = self.object.status.as_ref().expect("a status was written");
+        let c = find(&status.conditions, type_).unwrap_or_else(|| panic!("no {type_} condition"));
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    }
+
+    pub fn phase(&self) -> PlanPhase {
+        self.object
+            .status
+            .as_ref()
+            .map(|s| s.phase)
+            .unwrap_or_default()
+    }
+
+    pub fn live(&self) -> SecurityGroup {
+        self.aws.security_groups.group(GROUP).unwrap()
+    }
+
+    pub fn mutations(&self) -> usize {
+        self.aws.security_groups.mutations()
+    }
+}
+
+#[tokio::test]
+async fn a_new_resource_is_planned_and_nothing_changes_before_approval() {
+    let mut w = World::standard();
+    let action = w.reconcile().await.unwrap();
+    assert_eq!(action, Action::requeue(super::lifecycle::APPROVAL_RECHECK));
+    let status = w.object.status.clone().unwrap();
+    let plan = status.plan.clone().unwrap();
+    assert_eq!(plan.groups[0].revoke, ["tcp:443 10.0.0.0/16"]);
+    assert!(plan
+        .approve_command
+        .as_deref()
+        .unwrap()
+        .contains(&format!("{{\"spec\":{{\"approved\":\"{}\"}}}}", plan.hash)));
+    assert!(plan
+        .approve_command
+        .as_deref()
+        .unwrap()
+        .starts_with("kubectl -n payments patch sgt web --type merge -p "));
+    assert_eq!(status.plan_short_hash.as_deref(), Some(&plan.hash[..12]));
+    assert_eq!(status.phase, PlanPhase::AwaitingApproval);
+    assert_eq!(w.condition(types::READY).1, "AwaitingApproval");
+    assert_eq!(w.condition(types::PLANNED).0, "True");
+    assert_eq!(w.condition(types::EVIDENCE_COMPLETE).0, "True");
+    assert_eq!(status.evidence.as_ref().unwrap().sources, 4);
+    assert_eq!(status.observed_generation, Some(1));
+    assert_eq!(w.mutations(), 0);
+    assert_eq!(w.store.event_reasons(), ["PlanReady"]);
+
+    let writes = w.store.statuses.lock().unwrap().len();
+    w.reconcile().await.unwrap();
+    assert_eq!(
+        w.store.statuses.lock().unwrap().len(),
+        writes,
+        "an unchanged status is not written again"
+    );
+    assert_eq!(
+        w.aws.flow_logs.requests().len(),
+        1,
+        "evidence is collected once per inputs"
+    );
+    assert_eq!(
+        w.store.event_reasons(),
+        ["PlanReady"],
+        "events on transitions only"
+    );
+    assert_eq!(w.mutations(), 0);
+}
+
+#[tokio::test]
+async fn re_planning_unchanged_inputs_keeps_the_hash() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let first = w.plan_hash();
+    w.object.metadata.annotations =
+        Some([("sgtightener.io/replan".to_string(), "1".to_string())].into());
+    w.reconcile().await.unwrap();
+    assert_eq!(
+        w.aws.flow_logs.requests().len(),
+        2,
+        "the replan annotation re-collects"
+    );
+    assert_eq!(w.plan_hash(), first);
+}
+
+#[tokio::test]
+async fn a_wrong_hash_changes_nothing_and_says_approval_mismatch() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    w.approve(&"a".repeat(64));
+    w.reconcile().await.unwrap();
+    let (status, reason, message) = w.condition(types::READY);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "ApprovalMismatch")
+    );
+    assert!(message.contains(&w.plan_hash()), "{message}");
+    assert_eq!(w.condition(types::STALLED).1, "ApprovalMismatch");
+    assert_eq!(w.mutations(), 0);
+    assert!(w
+        .store
+        .event_reasons()
+        .contains(&"ApprovalMismatch".to_string()));
+}
+
+#[tokio::test]
+async fn a_stale_approved_plan_is_not_applied_and_a_new_plan_is_offered() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let old = w.plan_hash();
+    w.approve(&old);
+    let drift = rules(&[("tcp:80 10.5.0.0/16", None)]);
+    w.aws
+        .security_groups
+        .authorise_ingress(GROUP, &drift)
+        .await
+        .unwrap();
+    let before = w.mutations();
+    w.reconcile().await.unwrap();
+    assert_eq!(w.mutations(), before, "nothing applied on a stale snapshot");
+    assert_eq!(w.condition(types::READY).1, "PlanStale");
+    assert_ne!(w.plan_hash(), old);
+    assert_eq!(
+        w.aws.flow_logs.requests().len(),
+        1,
+        "a drift re-plan reuses the cached evidence"
+    );
+    assert!(w.store.event_reasons().contains(&"PlanStale".to_string()));
+}
+
+#[tokio::test]
+async fn incomplete_evidence_refuses_an_approved_plan() {
+    let mut w = World::standard();
+    w.aws.flow_logs.answer(document(accepted(), false));
+    w.reconcile().await.unwrap();
+    assert_eq!(w.condition(types::EVIDENCE_COMPLETE).0, "False");
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.condition(types::READY).1, "EvidenceIncomplete");
+    assert_eq!(w.mutations(), 0);
+}
+
+#[tokio::test]
+async fn a_forbidden_namespace_is_refused_before_any_aws_call() {
+    let mut w = World::standard();
+    w.config.tenancy = vec![TenancyRule {
+        namespaces: vec!["other".into()],
+        accounts: vec!["*".into()],
+        role_arn_template: Default::default(),
+    }];
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "Forbidden");
+    assert!(w.aws.targets().is_empty(), "no AWS call");
+    let (status, reason, _) = w.condition(types::READY);
+    assert_eq!((status.as_str(), reason.as_str()), ("False", "Forbidden"));
+    assert_eq!(w.condition(types::STALLED).0, "True");
+}
+
+#[tokio::test]
+async fn without_an_account_the_controllers_own_account_is_checked() {
+    let mut spec = World::default_spec();
+    spec.as_object_mut().unwrap().remove("accountId");
+    let mut w = World::new(spec);
+    w.config.tenancy = vec![TenancyRule {
+        namespaces: vec!["payments".into()],
+        accounts: vec!["999999999999".into()],
+        role_arn_template: Default::default(),
+    }];
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "Forbidden");
+    assert!(error.to_string().contains("123456789012"), "{error}");
+    assert_eq!(w.mutations(), 0);
+}
+
+#[tokio::test]
+async fn an_invalid_spec_names_the_field_and_makes_no_aws_call() {
+    let mut spec = World::default_spec();
+    spec["evidence"]["excludeSources"] = json!(["10.0.0.1/16"]);
+    let mut w = World::new(spec);
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "InvalidSpec");
+    let message = w.condition(types::READY).2;
+    assert!(
+        message.contains("spec.evidence.excludeSources[0]") && message.contains("10.0.0.1/16"),
+        "{message}"
+    );
+    assert!(w.aws.targets().is_empty());
+}
+
+#[tokio::test]
+async fn a_requested_group_that_does_not_exist_is_reported() {
+    let mut spec = World::default_spec();
+    spec["groups"]["ids"] = json!([GROUP, "sg-0000000000000000f"]);
+    let mut w = World::new(spec);
+    w.reconcile().await.unwrap();
+    let (_, reason, message) = w.condition(types::READY);
+    assert_eq!(reason, "GroupsNotFound");
+    assert!(message.contains("sg-0000000000000000f"), "{message}");
+    assert_eq!(w.phase(), PlanPhase::Failed);
+    assert_eq!(w.mutations(), 0);
+}
+
+#[tokio::test]
+async fn deleting_with_orphan_changes_nothing_and_cleanup_tolerates_no_apply() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w.reconcile().await.unwrap();
+    let after = w.mutations();
+    w.cleanup().await.unwrap();
+    assert_eq!(w.mutations(), after, "Orphan: no AWS change");
+
+    let mut fresh = World::new(json!({
+        "region": "af-south-1", "accountId": "123456789012", "groups": {"ids": [GROUP]},
+        "evidence": {"s3": {"bucket": "b"}}, "deletionPolicy": "Revert"
+    }));
+    fresh.cleanup().await.unwrap();
+    assert_eq!(fresh.mutations(), 0, "no apply recorded: nothing to revert");
+}
