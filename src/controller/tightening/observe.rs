@@ -4,7 +4,7 @@
 //! drift does not re-read months of logs.
 
 use super::spec;
-use crate::aws::{AwsPorts, EvidenceRequest, SecurityGroups, Target};
+use crate::aws::{AwsPorts, EvidenceRequest, GroupSelector, SecurityGroups, Target};
 use crate::config::ControllerConfig;
 use crate::controller::Error;
 use crate::crd::SecurityGroupTightening;
@@ -48,15 +48,26 @@ pub async fn target(
     })
 }
 
-/// The live groups of the selector, and the requested ids that do not exist.
+/// The live groups of `spec.groups` — the listed `ids`, plus every group carrying all `tags` in
+/// one of `vpcIds` (a union, as the CRD documents; one AWS filter would intersect them) — sorted
+/// by id, and the requested ids that do not exist.
 pub async fn groups(
     sg: &dyn SecurityGroups,
     object: &SecurityGroupTightening,
 ) -> Result<(Vec<SecurityGroup>, Vec<String>), Error> {
-    let groups = sg.describe_groups(&spec::selector(&object.spec)).await?;
-    let missing = object
-        .spec
-        .groups
+    let wanted = spec::selector(&object.spec);
+    let by_ids = GroupSelector::ids(wanted.ids.clone());
+    let by_filters = GroupSelector {
+        ids: Vec::new(),
+        ..wanted.clone()
+    };
+    let mut groups = Vec::new();
+    for selector in [by_ids, by_filters].into_iter().filter(|s| !s.is_empty()) {
+        groups.extend(sg.describe_groups(&selector).await?);
+    }
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    groups.dedup_by(|a, b| a.group_id == b.group_id);
+    let missing = wanted
         .ids
         .iter()
         .filter(|id| !groups.iter().any(|g| &g.group_id == *id))

@@ -424,3 +424,26 @@ async fn deleting_with_orphan_changes_nothing_and_cleanup_tolerates_no_apply() {
     fresh.cleanup().await.unwrap();
     assert_eq!(fresh.mutations(), 0, "no apply recorded: nothing to revert");
 }
+
+#[tokio::test]
+async fn ids_and_tags_select_the_union_of_both() {
+    let mut spec = World::default_spec();
+    spec["groups"]["tags"] = json!({"team": "payments"});
+    let mut w = World::new(spec);
+    let mut tagged = original_group();
+    tagged.group_id = "sg-0fedcba9876543210".into();
+    tagged.tags = vec![crate::domain::snapshot::Tag {
+        key: "team".into(),
+        value: "payments".into(),
+    }];
+    let fake = FakeSecurityGroups::new([original_group(), tagged]);
+    w.aws = FakeAws::new(fake);
+    w.reconcile().await.unwrap();
+    let plan = w.object.status.clone().unwrap().plan.unwrap();
+    let ids: Vec<&str> = plan.groups.iter().map(|g| g.group_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [GROUP, "sg-0fedcba9876543210"],
+        "the untagged listed id and the tagged group"
+    );
+}

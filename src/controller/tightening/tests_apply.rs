@@ -272,3 +272,33 @@ async fn deleting_with_revert_restores_the_pre_apply_rules() {
     w.cleanup().await.unwrap();
     assert_eq!(exact(&w.live()), exact(&original_group()));
 }
+
+#[tokio::test]
+async fn a_group_marked_interruption_revokes_first_to_stay_within_the_rule_limit() {
+    let mut spec = World::default_spec();
+    spec["collapse"] = json!({"maxRules": 2});
+    let mut w = World::new(spec);
+    w.aws.security_groups.set_rule_limit(2);
+    w.reconcile().await.unwrap();
+    let plan = w.object.status.clone().unwrap().plan.unwrap();
+    assert!(plan.groups[0].interruption, "{:?}", plan.groups[0]);
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w.reconcile().await.unwrap();
+    assert_eq!(
+        w.phase(),
+        PlanPhase::Applied,
+        "{:?}",
+        w.condition(types::READY)
+    );
+    let calls: Vec<Operation> = w
+        .aws
+        .security_groups
+        .calls()
+        .iter()
+        .map(|c| c.operation)
+        .filter(|o| matches!(o, Operation::Authorise | Operation::Revoke))
+        .collect();
+    assert_eq!(calls, [Operation::Revoke, Operation::Authorise]);
+    assert!(!has(&w, "tcp:443 10.0.0.0/16"));
+}
