@@ -187,3 +187,85 @@ pub fn manifest_name(name: &str, plan_hash: &str) -> String {
 pub fn rule_description(plan_hash: &str) -> String {
     format!("sg-tightener {}", short_hash(plan_hash))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(spec: Value) -> SecurityGroupTightening {
+        serde_json::from_value(json!({
+            "apiVersion": "sgtightener.io/v1alpha1", "kind": "SecurityGroupTightening",
+            "metadata": {"name": "web", "namespace": "payments"}, "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    fn base() -> Value {
+        json!({"region": "af-south-1", "groups": {"ids": ["sg-12345678"]}, "evidence": {"s3": {"bucket": "b"}}})
+    }
+
+    #[test]
+    fn only_plan_inputs_and_the_replan_annotation_change_the_inputs_hash() {
+        let plain = inputs_hash(&object(base()));
+        let mut other = base();
+        other["approved"] = json!("a".repeat(64));
+        other["revert"] = json!(true);
+        other["deletionPolicy"] = json!("Revert");
+        other["diagnose"] = json!({"enabled": false});
+        assert_eq!(inputs_hash(&object(other)), plain);
+        let mut days = base();
+        days["evidence"]["days"] = json!(30);
+        assert_ne!(inputs_hash(&object(days)), plain);
+        let mut annotated = object(base());
+        annotated.metadata.annotations =
+            Some([(REPLAN_ANNOTATION.to_string(), "x".to_string())].into());
+        assert_ne!(inputs_hash(&annotated), plain);
+    }
+
+    #[test]
+    fn controller_only_checks_name_the_field_and_value() {
+        let mut spec = object(base()).spec;
+        spec.evidence.additional_sources = vec![crate::crd::tightening::AdditionalSource {
+            cidr: "10.9.0.1/28".into(),
+            description: String::new(),
+        }];
+        let error = validate(&spec).unwrap_err();
+        assert!(
+            error.contains("additionalSources[0].cidr") && error.contains("10.9.0.0/28"),
+            "{error}"
+        );
+        let mut spec = object(base()).spec;
+        spec.diagnose.interval = "30s".into();
+        assert!(validate(&spec)
+            .unwrap_err()
+            .contains("spec.diagnose.interval"));
+        let mut spec = object(base()).spec;
+        spec.evidence.cloud_watch = Some(crate::crd::CloudWatchSource {
+            log_group: "/x".into(),
+            mode: Default::default(),
+        });
+        assert!(validate(&spec).unwrap_err().contains("found 2"));
+        assert!(validate(&object(base()).spec).is_ok());
+    }
+
+    #[test]
+    fn names_commands_and_partitions() {
+        let hash = "0123456789abcdef".repeat(4);
+        assert_eq!(manifest_name("web", &hash), "sgt-web-0123456789ab");
+        assert!(manifest_name(&"n".repeat(300), &hash).len() <= 253);
+        assert_eq!(
+            approve_command("payments", "web", &hash),
+            format!("kubectl -n payments patch sgt web --type merge -p '{{\"spec\":{{\"approved\":\"{hash}\"}}}}'")
+        );
+        assert_eq!(rule_description(&hash), "sg-tightener 0123456789ab");
+        assert_eq!(
+            (
+                partition_of("cn-north-1"),
+                partition_of("us-gov-west-1"),
+                partition_of("af-south-1")
+            ),
+            ("aws-cn", "aws-us-gov", "aws")
+        );
+    }
+}

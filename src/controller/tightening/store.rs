@@ -252,3 +252,30 @@ impl Store for MemoryStore {
             .push((kind, reason.to_owned(), note));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tightening::MANIFEST_SCHEMA;
+
+    #[test]
+    fn the_manifest_config_map_is_labelled_has_no_owner_and_round_trips() {
+        let manifest = Manifest {
+            schema: MANIFEST_SCHEMA.into(),
+            resource: "payments/web".into(),
+            plan_hash: "0123456789abcdef".repeat(4),
+            snapshot_hash: "s".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            groups: Vec::new(),
+        };
+        let cm = manifest_config_map("payments", "sgt-web-0123456789ab", &manifest).unwrap();
+        assert!(
+            cm.metadata.owner_references.is_none(),
+            "the manifest outlives the resource"
+        );
+        let labels = cm.metadata.labels.clone().unwrap();
+        assert_eq!(labels["sgtightener.io/tightening"], "web");
+        assert_eq!(labels["sgtightener.io/plan"], "0123456789ab");
+        assert_eq!(manifest_of(&cm).unwrap(), manifest);
+    }
+}

@@ -251,6 +251,12 @@ async fn a_new_resource_is_planned_and_nothing_changes_before_approval() {
     assert_eq!(status.observed_generation, Some(1));
     assert_eq!(w.mutations(), 0);
     assert_eq!(w.store.event_reasons(), ["PlanReady"]);
+    let metrics = w.metrics.encode();
+    let before = format!(
+        "sgtightener_plan_addresses{{namespace=\"payments\",name=\"web\",stage=\"before\"}} {}",
+        plan.summary.addresses_before
+    );
+    assert!(metrics.contains(&before), "{metrics}");
 
     let writes = w.store.statuses.lock().unwrap().len();
     w.reconcile().await.unwrap();
