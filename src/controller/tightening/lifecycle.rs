@@ -85,13 +85,18 @@ fn plan_hash(report: &Report<'_>) -> String {
         .unwrap_or_default()
 }
 
-/// Requested ids that do not exist: nothing can be planned until the spec or AWS changes.
+/// Requested ids that do not exist, or no group matches: nothing can be planned until the spec
+/// or AWS changes.
 pub fn groups_not_found(report: &mut Report<'_>, missing: &[String]) -> Action {
-    let message = format!(
-        "security groups {} do not exist in {}: fix spec.groups.ids; nothing was changed in AWS",
-        missing.join(", "),
-        report.object.spec.target.region
-    );
+    let region = &report.object.spec.target.region;
+    let message = if missing.is_empty() {
+        format!("no security group in {region} matches spec.groups; nothing was changed in AWS")
+    } else {
+        format!(
+            "security groups {} do not exist in {region}: fix spec.groups.ids; nothing was changed in AWS",
+            missing.join(", ")
+        )
+    };
     report.phase(PlanPhase::Failed);
     report.stalled(reasons::GROUPS_NOT_FOUND, &message);
     Action::requeue(MISSING_RECHECK)

@@ -111,7 +111,7 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
     let target = observe::target(object, deps.config, deps.aws).await?;
     let sg = deps.aws.security_groups(&target).await;
     let (groups, missing) = observe::groups(sg.as_ref(), object).await?;
-    if !missing.is_empty() {
+    if !missing.is_empty() || groups.is_empty() {
         return Ok(lifecycle::groups_not_found(report, &missing));
     }
     let inputs = spec::inputs_hash(object);

@@ -453,3 +453,21 @@ async fn ids_and_tags_select_the_union_of_both() {
         "the untagged listed id and the tagged group"
     );
 }
+
+#[tokio::test]
+async fn a_selector_that_matches_no_group_is_reported() {
+    let mut spec = World::default_spec();
+    spec["groups"] = json!({"tags": {"team": "nobody"}});
+    let mut w = World::new(spec);
+    w.reconcile().await.unwrap();
+    let (status, reason, message) = w.condition(types::READY);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "GroupsNotFound")
+    );
+    assert!(message.contains("no security group"), "{message}");
+    assert!(
+        w.aws.flow_logs.requests().is_empty(),
+        "no evidence read for nothing"
+    );
+}
