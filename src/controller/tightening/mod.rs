@@ -171,3 +171,5 @@ pub async fn cleanup(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Resul
 mod tests;
 #[cfg(test)]
 mod tests_apply;
+#[cfg(test)]
+mod world;

@@ -2,7 +2,7 @@
 //! against the fakes. Invariants: make-before-break, write-ahead before the first mutation, no
 //! original rule lost when interrupted, exact revert.
 
-use super::tests::{document, exact, original_group, rejected, World, GROUP};
+use super::world::{document, exact, original_group, rejected, rules, World, GROUP};
 use crate::aws::ec2::fake::Operation;
 use crate::aws::{AwsError, Failure};
 use crate::crd::{GroupApplyState, PlanPhase};
@@ -203,7 +203,7 @@ async fn revert_restores_the_exact_pre_apply_rules_and_verifies_them() {
 async fn a_revert_that_cannot_reach_the_pre_apply_rules_reports_the_difference() {
     let mut w = approved_world().await;
     w.reconcile().await.unwrap();
-    let extra = super::tests::rules(&[("tcp:8080 10.3.0.0/16", None)]);
+    let extra = rules(&[("tcp:8080 10.3.0.0/16", None)]);
     crate::aws::SecurityGroups::authorise_ingress(w.aws.security_groups.as_ref(), GROUP, &extra)
         .await
         .unwrap();
