@@ -317,7 +317,7 @@ async fn halt(report: &mut Report<'_>, group_id: Option<&str>, why: String) -> A
         .map(|g| format!("{} {:?}", g.group_id, g.status))
         .collect();
     let message = format!(
-        "apply of plan {} halted{}: {why}. Progress: {}. Groups still Pending or Authorised keep their original rules (Authorised: new rules added beside them). To restore the pre-apply rules run: {}",
+        "apply of plan {} halted{}: {why}. Progress: {}. Groups still Pending or Authorised keep their original rules (Authorised: new rules added beside them), except a group marked interruption, which revokes first. To restore the pre-apply rules run: {}",
         short_hash(&applied.plan_hash),
         group_id.map(|g| format!(" at {g}")).unwrap_or_default(),
         progress.join(", "),
