@@ -259,3 +259,42 @@ async fn a_selector_that_matches_no_group_is_reported() {
         "no evidence read for nothing"
     );
 }
+
+#[tokio::test]
+async fn after_a_restart_the_approved_plan_applies_without_re_reading_the_logs() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w.cache = super::observe::EvidenceCache::default();
+    w.reconcile().await.unwrap();
+    assert_eq!(w.phase(), PlanPhase::Applied);
+    assert_eq!(
+        w.aws.flow_logs.requests().len(),
+        1,
+        "no re-plan needed, so no re-read"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_evidence_read_is_never_ready_and_changes_nothing() {
+    let mut w = World::standard();
+    let failure = crate::aws::Failure::new(
+        "read flow logs from s3://flow-logs/AWSLogs/",
+        "SlowDown",
+        "busy",
+    );
+    w.aws
+        .flow_logs
+        .fail(crate::aws::AwsError::Throttled(failure));
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "AwsThrottled");
+    let (status, reason, message) = w.condition(types::READY);
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        ("False", "AwsThrottled")
+    );
+    assert!(message.contains("failed to read flow logs"), "{message}");
+    assert_eq!(w.condition(types::RECONCILING).0, "True");
+    assert_eq!(w.mutations(), 0);
+}

@@ -302,3 +302,31 @@ async fn a_group_marked_interruption_revokes_first_to_stay_within_the_rule_limit
     assert_eq!(calls, [Operation::Revoke, Operation::Authorise]);
     assert!(!has(&w, "tcp:443 10.0.0.0/16"));
 }
+
+#[tokio::test]
+async fn a_failed_authorise_halts_before_any_revoke() {
+    let mut w = approved_world().await;
+    let denied = AwsError::AccessDenied(Failure::new(
+        "authorise ingress",
+        "UnauthorizedOperation",
+        "no",
+    ));
+    w.aws
+        .security_groups
+        .fail_next(Operation::Authorise, denied);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.phase(), PlanPhase::Halted);
+    assert_eq!(
+        exact(&w.live()),
+        exact(&original_group()),
+        "nothing changed"
+    );
+    let revokes = w
+        .aws
+        .security_groups
+        .calls()
+        .iter()
+        .filter(|c| c.operation == Operation::Revoke)
+        .count();
+    assert_eq!(revokes, 0);
+}
