@@ -25,6 +25,9 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// No plan could be computed from the live rules (a rule the model cannot read).
+    #[error("failed to plan: {0}")]
+    Plan(String),
     /// An object could not be turned into or read from JSON.
     #[error("failed to serialize {what}")]
     Serialize {
@@ -64,6 +67,7 @@ impl Error {
             Error::Forbidden(_) => "Forbidden",
             Error::InvalidSpec(_) => "InvalidSpec",
             Error::Kube { .. } => "KubernetesApiError",
+            Error::Plan(_) => "PlanFailed",
             Error::Serialize { .. } => "SerializationError",
         }
     }
@@ -78,6 +82,7 @@ impl Error {
                 Retry::AwaitChange
             }
             Error::Kube { .. } => Retry::Backoff,
+            Error::Plan(_) => Retry::Slowly,
         }
     }
 }

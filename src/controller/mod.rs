@@ -10,6 +10,7 @@ mod placeholders;
 mod run;
 pub mod runner;
 pub mod status;
+pub mod tightening;
 
 pub use context::{Backoff, Context, Events, MANAGER};
 pub use error::{Error, Retry};

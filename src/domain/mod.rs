@@ -10,3 +10,4 @@ pub mod plan;
 pub mod risk;
 pub mod rules;
 pub mod snapshot;
+pub mod tightening;

@@ -308,3 +308,4 @@ async fn the_runner_counts_reconciles_and_failures_and_resets_backoff_on_success
 }
 
 mod lease;
+mod tightening;

@@ -97,6 +97,12 @@ pub mod reasons {
     pub const ACCESS_DENIED: &str = "AccessDenied";
     /// A transient AWS or Kubernetes error; retried with backoff.
     pub const TRANSIENT_ERROR: &str = "TransientError";
+    /// Requested security groups do not exist.
+    pub const GROUPS_NOT_FOUND: &str = "GroupsNotFound";
+    /// `spec.revert` is true but no apply is recorded.
+    pub const NOTHING_TO_REVERT: &str = "NothingToRevert";
+    /// A plan could not be computed from the live rules.
+    pub const PLAN_FAILED: &str = "PlanFailed";
 }
 
 /// A `metav1.Condition`: the same JSON shape, so status readers (kstatus, Flux, Argo CD) understand it.

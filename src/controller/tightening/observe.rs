@@ -1,0 +1,188 @@
+//! Controller layer: what the tightening reads before it decides — the AWS target allowed by the
+//! tenancy rules, the live groups (and which requested ids are missing), their ENIs, and the
+//! flow-log evidence, cached in memory per resource and inputs hash so a re-plan on snapshot
+//! drift does not re-read months of logs.
+
+use super::spec;
+use crate::aws::{AwsPorts, EvidenceRequest, GroupSelector, SecurityGroups, Target};
+use crate::config::ControllerConfig;
+use crate::controller::Error;
+use crate::crd::SecurityGroupTightening;
+use crate::domain::evidence::{EvidenceDocument, Window};
+use crate::domain::flowlog::ActionFilter;
+use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
+use kube::ResourceExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Resolves the account and role for the resource: tenancy first. With `accountId` set, a
+/// forbidden namespace is refused before any AWS call; without it, STS says whose the
+/// controller's credentials are.
+pub async fn target(
+    object: &SecurityGroupTightening,
+    config: &ControllerConfig,
+    aws: &dyn AwsPorts,
+) -> Result<Target, Error> {
+    let region = object.spec.target.region.clone();
+    let namespace = object.namespace().unwrap_or_default();
+    let explicit = object.spec.target.role_arn.as_deref();
+    let (account, partition) = match object
+        .spec
+        .target
+        .account_id
+        .as_deref()
+        .filter(|a| !a.is_empty())
+    {
+        Some(account) => (account.to_owned(), spec::partition_of(&region).to_owned()),
+        None => {
+            let identity = aws.identity(&Target::region(region.clone())).await;
+            let me = identity.caller_identity().await?;
+            (me.account, me.partition)
+        }
+    };
+    let role = config.resolve_role(&namespace, &account, explicit, &partition)?;
+    Ok(Target {
+        region,
+        role_arn: role,
+        external_id: None,
+    })
+}
+
+/// The live groups of `spec.groups` — the listed `ids`, plus every group carrying all `tags` in
+/// one of `vpcIds` (a union, as the CRD documents; one AWS filter would intersect them) — sorted
+/// by id, and the requested ids that do not exist.
+pub async fn groups(
+    sg: &dyn SecurityGroups,
+    object: &SecurityGroupTightening,
+) -> Result<(Vec<SecurityGroup>, Vec<String>), Error> {
+    let wanted = spec::selector(&object.spec);
+    let by_ids = GroupSelector::ids(wanted.ids.clone());
+    let by_filters = GroupSelector {
+        ids: Vec::new(),
+        ..wanted.clone()
+    };
+    let mut groups = Vec::new();
+    for selector in [by_ids, by_filters].into_iter().filter(|s| !s.is_empty()) {
+        groups.extend(sg.describe_groups(&selector).await?);
+    }
+    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    groups.dedup_by(|a, b| a.group_id == b.group_id);
+    let missing = wanted
+        .ids
+        .iter()
+        .filter(|id| !groups.iter().any(|g| &g.group_id == *id))
+        .cloned()
+        .collect();
+    Ok((groups, missing))
+}
+
+/// The ENIs of `groups`.
+pub async fn interfaces(
+    sg: &dyn SecurityGroups,
+    groups: &[SecurityGroup],
+) -> Result<Vec<NetworkInterface>, Error> {
+    let ids: Vec<String> = groups.iter().map(|g| g.group_id.clone()).collect();
+    Ok(sg.describe_network_interfaces(&ids).await?)
+}
+
+/// Collected evidence and when it was collected.
+#[derive(Debug, Clone)]
+pub struct Collected {
+    /// The document.
+    pub document: Arc<EvidenceDocument>,
+    /// When it was collected.
+    pub at: jiff::Timestamp,
+}
+
+/// Evidence per resource (`namespace/name`), tagged with the inputs hash it was collected for.
+#[derive(Debug, Default)]
+pub struct EvidenceCache {
+    entries: Mutex<HashMap<String, (String, Collected)>>,
+}
+
+impl EvidenceCache {
+    fn get(&self, key: &str, inputs_hash: &str) -> Option<Collected> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries
+            .get(key)
+            .filter(|(hash, _)| hash == inputs_hash)
+            .map(|(_, c)| c.clone())
+    }
+
+    fn put(&self, key: String, inputs_hash: String, collected: Collected) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert(key, (inputs_hash, collected));
+    }
+
+    /// Forgets a resource (deleted).
+    pub fn forget(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+/// ACCEPT evidence over `[now − days, now)`, from the cache when this resource already
+/// collected it for the same inputs.
+pub async fn evidence(
+    aws: &dyn AwsPorts,
+    target: &Target,
+    object: &SecurityGroupTightening,
+    inputs_hash: &str,
+    interfaces: &[NetworkInterface],
+    cache: &EvidenceCache,
+    now: jiff::Timestamp,
+) -> Result<Collected, Error> {
+    let key = format!(
+        "{}/{}",
+        object.namespace().unwrap_or_default(),
+        object.name_any()
+    );
+    if let Some(hit) = cache.get(&key, inputs_hash) {
+        return Ok(hit);
+    }
+    let days = i64::from(object.spec.evidence.days);
+    let window = Window {
+        start: now - jiff::SignedDuration::from_hours(24 * days),
+        end: now,
+    };
+    let document = read(
+        aws,
+        target,
+        object,
+        window,
+        ActionFilter::Accept,
+        interfaces,
+    )
+    .await?;
+    let collected = Collected {
+        document: Arc::new(document),
+        at: now,
+    };
+    cache.put(key, inputs_hash.to_owned(), collected.clone());
+    Ok(collected)
+}
+
+/// One read of the resource's flow-log source.
+pub async fn read(
+    aws: &dyn AwsPorts,
+    target: &Target,
+    object: &SecurityGroupTightening,
+    window: Window,
+    action: ActionFilter,
+    interfaces: &[NetworkInterface],
+) -> Result<EvidenceDocument, Error> {
+    let source = spec::evidence_source(&object.spec)
+        .ok_or_else(|| Error::InvalidSpec("spec.evidence: no source set".into()))?;
+    let request = EvidenceRequest {
+        source,
+        window,
+        action,
+        interface_ids: interfaces
+            .iter()
+            .map(|i| i.network_interface_id.clone())
+            .collect(),
+    };
+    Ok(aws.flow_logs(target).await.collect(&request).await?)
+}

@@ -1,0 +1,186 @@
+//! Controller layer: (re)computing the tightening plan — ENIs, evidence (cached), the pure
+//! planner — and reporting it: `status.plan` with its approve command, `status.evidence`,
+//! `Planned` and `EvidenceComplete`, the plan metrics, and `PlanReady` when the plan changed.
+
+use super::observe::{self, Collected};
+use super::report::Report;
+use super::store::EventKind;
+use super::{spec, Deps};
+use crate::aws::{SecurityGroups, Target};
+use crate::controller::Error;
+use crate::crd::tightening::EvidenceSummary;
+use crate::crd::{short_hash, PlanPhase};
+use crate::domain::conditions::{format_time, reasons, types, Status};
+use crate::domain::evidence::coverage::is_complete;
+use crate::domain::plan::{build_plan, Evidence, Plan};
+use crate::domain::snapshot::SecurityGroup;
+use crate::domain::tightening::PlanReason;
+use crate::metrics::PlanLabels;
+use kube::ResourceExt;
+use std::collections::BTreeSet;
+
+/// Everything a plan is computed from.
+pub struct Planning<'a> {
+    /// Shared dependencies.
+    pub deps: &'a Deps<'a>,
+    /// The resolved AWS target.
+    pub target: &'a Target,
+    /// Security groups in the target.
+    pub sg: &'a dyn SecurityGroups,
+    /// The live in-scope groups.
+    pub groups: &'a [SecurityGroup],
+}
+
+impl Planning<'_> {
+    /// Computes the plan and records it in `report`.
+    pub async fn run(
+        &self,
+        report: &mut Report<'_>,
+        inputs: &str,
+        reason: PlanReason,
+    ) -> Result<(), Error> {
+        let object = report.object;
+        let enis = observe::interfaces(self.sg, self.groups).await?;
+        let d = self.deps;
+        let collected =
+            observe::evidence(d.aws, self.target, object, inputs, &enis, d.cache, d.now).await?;
+        let document = &collected.document;
+        let evidence = Evidence {
+            flows: &document.flows,
+            interfaces: Some(&enis),
+        };
+        let options = spec::plan_options(&object.spec);
+        let tightening =
+            build_plan(self.groups, &evidence, &options).map_err(|e| Error::Plan(e.to_string()))?;
+        let mut plan = tightening.plan;
+        plan.inputs_hash = inputs.to_owned();
+        plan.generated_at = Some(format_time(d.now));
+        let namespace = object.namespace().unwrap_or_default();
+        plan.approve_command = Some(spec::approve_command(
+            &namespace,
+            &object.name_any(),
+            &plan.hash,
+        ));
+        let summary = summary(&collected, tightening.unattributed_flows, &object.spec);
+        let complete = is_complete(&document.coverage, &document.window);
+        record(report, plan, summary, complete, reason).await;
+        self.metrics(report);
+        Ok(())
+    }
+
+    fn metrics(&self, report: &Report<'_>) {
+        let Some(plan) = &report.status.plan else {
+            return;
+        };
+        let object = report.object;
+        for (stage, value) in [
+            ("before", plan.summary.addresses_before),
+            ("after", plan.summary.addresses_after),
+        ] {
+            let labels = PlanLabels {
+                namespace: object.namespace().unwrap_or_default(),
+                name: object.name_any(),
+                stage,
+            };
+            self.deps
+                .metrics
+                .plan_addresses
+                .get_or_create(&labels)
+                .set(value as i64);
+        }
+    }
+}
+
+/// `status.evidence` from a collected document.
+fn summary(
+    collected: &Collected,
+    unattributed: u64,
+    spec: &crate::crd::SecurityGroupTighteningSpec,
+) -> EvidenceSummary {
+    let d = &collected.document;
+    let sources: BTreeSet<_> = d.flows.iter().map(|f| f.source).collect();
+    EvidenceSummary {
+        source: spec::evidence_source(spec)
+            .map(|s| s.describe())
+            .unwrap_or_default(),
+        window_start: format_time(d.window.start),
+        window_end: format_time(d.window.end),
+        records: d.stats.records,
+        flows: d.flows.len() as u64,
+        sources: sources.len() as u64,
+        unattributed_flows: unattributed,
+        malformed_lines: d.stats.malformed,
+        days_without_data: d
+            .coverage
+            .days_without_data
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        earliest_record: d.coverage.earliest_record.map(format_time),
+        collected_at: format_time(collected.at),
+    }
+}
+
+async fn record(
+    report: &mut Report<'_>,
+    plan: Plan,
+    evidence: EvidenceSummary,
+    complete: bool,
+    reason: PlanReason,
+) {
+    let changed = report
+        .previous
+        .plan
+        .as_ref()
+        .is_none_or(|p| p.hash != plan.hash);
+    let message = plan_message(&plan, reason);
+    let gaps = evidence.days_without_data.join(", ");
+    let earliest = evidence
+        .earliest_record
+        .clone()
+        .unwrap_or_else(|| "none".into());
+    report.status.plan_short_hash = Some(short_hash(&plan.hash));
+    report.status.plan = Some(plan);
+    report.status.evidence = Some(evidence);
+    report.phase(PlanPhase::AwaitingApproval);
+    report.condition(
+        types::PLANNED,
+        Status::True,
+        reasons::PLAN_READY,
+        message.clone(),
+    );
+    if complete {
+        report.condition(
+            types::EVIDENCE_COMPLETE,
+            Status::True,
+            reasons::EVIDENCE_COMPLETE,
+            "every day of the window has flow-log records",
+        );
+    } else {
+        let text = format!("the window has days without data [{gaps}] or the logs start later (earliest record {earliest})");
+        report.condition(
+            types::EVIDENCE_COMPLETE,
+            Status::False,
+            reasons::EVIDENCE_INCOMPLETE,
+            text,
+        );
+    }
+    if changed {
+        report
+            .event(EventKind::Normal, reasons::PLAN_READY, message)
+            .await;
+    }
+}
+
+fn plan_message(plan: &Plan, reason: PlanReason) -> String {
+    let why = match reason {
+        PlanReason::Created => "new resource",
+        PlanReason::InputsChanged => "inputs changed",
+        PlanReason::SnapshotDrift { .. } => "live rules changed",
+    };
+    let s = &plan.summary;
+    format!(
+        "plan {} ({why}): {} groups, revoke {} rules, authorise {} rules, trusted addresses {} → {} ({}% fewer)",
+        short_hash(&plan.hash), s.groups, s.rules_revoked, s.rules_authorised, s.addresses_before, s.addresses_after, s.reduction_percent
+    )
+}

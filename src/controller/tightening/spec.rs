@@ -1,0 +1,271 @@
+//! Controller layer: what the tightening's spec means to the reconcile — the checks only the
+//! controller can make (DESIGN I12), the plan inputs and their hash, the evidence source, the
+//! group selector, and the names and commands shown to the user. All pure.
+
+use crate::aws::{EvidenceSource, GroupSelector};
+use crate::config::GoDuration;
+use crate::crd::tightening::{Attribution, NoEvidencePolicy};
+use crate::crd::{short_hash, SecurityGroupTightening, SecurityGroupTighteningSpec};
+use crate::domain::evidence::attribution::AttributionMode;
+use crate::domain::plan::{hash_canonical, IacTag, NoEvidence, PlanOptions};
+use ipnet::Ipv4Net;
+use kube::ResourceExt;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// The annotation whose every change forces a re-plan.
+pub const REPLAN_ANNOTATION: &str = "sgtightener.io/replan";
+/// The finalizer that runs the `deletionPolicy`.
+pub const FINALIZER: &str = "sgtightener.io/cleanup";
+/// Spec fields that are not plan inputs.
+const NOT_INPUTS: [&str; 4] = ["approved", "revert", "deletionPolicy", "diagnose"];
+
+/// The hash of every plan input: the spec without `approved`, `revert`, `deletionPolicy`,
+/// `diagnose`, plus the `sgtightener.io/replan` annotation.
+pub fn inputs_hash(object: &SecurityGroupTightening) -> String {
+    let mut spec = serde_json::to_value(&object.spec).unwrap_or(Value::Null);
+    if let Some(map) = spec.as_object_mut() {
+        NOT_INPUTS.iter().for_each(|k| {
+            map.remove(*k);
+        });
+    }
+    let replan = object.annotations().get(REPLAN_ANNOTATION).cloned();
+    hash_canonical(&json!({ "spec": spec, "replan": replan }))
+}
+
+/// Checks the schema cannot express; the error names the field and its value.
+pub fn validate(spec: &SecurityGroupTighteningSpec) -> Result<(), String> {
+    let e = &spec.evidence;
+    let sources = [e.s3.is_some(), e.cloud_watch.is_some(), e.athena.is_some()];
+    let count = sources.iter().filter(|s| **s).count();
+    if count != 1 {
+        return Err(format!(
+            "spec.evidence: exactly one of s3, cloudWatch, athena must be set, found {count}"
+        ));
+    }
+    if spec.groups.ids.is_empty() && spec.groups.tags.is_empty() && spec.groups.vpc_ids.is_empty() {
+        return Err("spec.groups: at least one of ids, tags, vpcIds must be set".into());
+    }
+    for (i, source) in e.additional_sources.iter().enumerate() {
+        network_cidr(
+            &format!("spec.evidence.additionalSources[{i}].cidr"),
+            &source.cidr,
+        )?;
+    }
+    for (i, cidr) in e.exclude_sources.iter().enumerate() {
+        network_cidr(&format!("spec.evidence.excludeSources[{i}]"), cidr)?;
+    }
+    let tolerance = spec.collapse.tolerance;
+    if !(0.0..=0.95).contains(&tolerance) {
+        return Err(format!(
+            "spec.collapse.tolerance: {tolerance} is not within 0–0.95"
+        ));
+    }
+    diagnose_interval(spec).map(|_| ())
+}
+
+/// `spec.diagnose.interval` as a duration (at least one minute).
+pub fn diagnose_interval(spec: &SecurityGroupTighteningSpec) -> Result<Duration, String> {
+    let text = &spec.diagnose.interval;
+    let interval: GoDuration = text
+        .parse()
+        .map_err(|e| format!("spec.diagnose.interval: {text:?} is not a duration: {e}"))?;
+    if interval.as_std() < Duration::from_secs(60) {
+        return Err(format!(
+            "spec.diagnose.interval: {text:?} is shorter than 1m"
+        ));
+    }
+    Ok(interval.as_std())
+}
+
+fn network_cidr(field: &str, text: &str) -> Result<Ipv4Net, String> {
+    let net: Ipv4Net = text
+        .parse()
+        .map_err(|_| format!("{field}: {text:?} is not an IPv4 CIDR"))?;
+    if net.trunc() != net {
+        return Err(format!(
+            "{field}: {text:?} has host bits set; write it as {}",
+            net.trunc()
+        ));
+    }
+    Ok(net)
+}
+
+/// The planner's options from the spec (call [`validate`] first).
+pub fn plan_options(spec: &SecurityGroupTighteningSpec) -> PlanOptions {
+    let e = &spec.evidence;
+    let c = &spec.collapse;
+    PlanOptions {
+        max_rules: c.max_rules,
+        tolerance: c.tolerance,
+        prefix_threshold: c.prefix_threshold,
+        no_evidence: match c.no_evidence {
+            NoEvidencePolicy::Keep => NoEvidence::Keep,
+            NoEvidencePolicy::Revoke => NoEvidence::Revoke,
+        },
+        attribution: match e.attribution {
+            Attribution::Group => AttributionMode::Group,
+            Attribution::Vpc => AttributionMode::Vpc,
+            Attribution::Region => AttributionMode::Region,
+        },
+        additional_sources: e
+            .additional_sources
+            .iter()
+            .filter_map(|s| s.cidr.parse().ok())
+            .collect(),
+        exclude_sources: e
+            .exclude_sources
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect(),
+        iac_tags: IacTag::defaults(),
+    }
+}
+
+/// Where the flow logs are (call [`validate`] first: exactly one source is set).
+pub fn evidence_source(spec: &SecurityGroupTighteningSpec) -> Option<EvidenceSource> {
+    let e = &spec.evidence;
+    if let Some(s3) = &e.s3 {
+        return Some(EvidenceSource::S3 {
+            bucket: s3.bucket.clone(),
+            prefix: s3.prefix.clone(),
+        });
+    }
+    if let Some(cw) = &e.cloud_watch {
+        let log_group = cw.log_group.clone();
+        return Some(match cw.mode {
+            crate::crd::CloudWatchMode::Insights => {
+                EvidenceSource::CloudWatchInsights { log_group }
+            }
+            crate::crd::CloudWatchMode::Filter => EvidenceSource::CloudWatchFilter { log_group },
+        });
+    }
+    e.athena.as_ref().map(|a| EvidenceSource::Athena {
+        database: a.database.clone(),
+        table: a.table.clone(),
+        workgroup: a.workgroup.clone(),
+        output_location: a.output_location.clone(),
+    })
+}
+
+/// The AWS selector for `spec.groups`.
+pub fn selector(spec: &SecurityGroupTighteningSpec) -> GroupSelector {
+    GroupSelector {
+        ids: spec.groups.ids.clone(),
+        tags: spec.groups.tags.clone(),
+        vpc_ids: spec.groups.vpc_ids.clone(),
+    }
+}
+
+/// The partition of a region: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`.
+pub fn partition_of(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// The exact command that approves `hash`.
+pub fn approve_command(namespace: &str, name: &str, hash: &str) -> String {
+    format!(
+        "kubectl -n {namespace} patch sgt {name} --type merge -p '{{\"spec\":{{\"approved\":\"{hash}\"}}}}'"
+    )
+}
+
+/// The manifest ConfigMap's name: `sgt-<name>-<hash12>`, cut to 253 characters.
+pub fn manifest_name(name: &str, plan_hash: &str) -> String {
+    let suffix = format!("-{}", short_hash(plan_hash));
+    let room = 253 - "sgt-".len() - suffix.len();
+    let name: String = name.chars().take(room).collect();
+    format!("sgt-{name}{suffix}")
+}
+
+/// The description put on every rule an apply authorises.
+pub fn rule_description(plan_hash: &str) -> String {
+    format!("sg-tightener {}", short_hash(plan_hash))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(spec: Value) -> SecurityGroupTightening {
+        serde_json::from_value(json!({
+            "apiVersion": "sgtightener.io/v1alpha1", "kind": "SecurityGroupTightening",
+            "metadata": {"name": "web", "namespace": "payments"}, "spec": spec,
+        }))
+        .unwrap()
+    }
+
+    fn base() -> Value {
+        json!({"region": "af-south-1", "groups": {"ids": ["sg-12345678"]}, "evidence": {"s3": {"bucket": "b"}}})
+    }
+
+    #[test]
+    fn only_plan_inputs_and_the_replan_annotation_change_the_inputs_hash() {
+        let plain = inputs_hash(&object(base()));
+        let mut other = base();
+        other["approved"] = json!("a".repeat(64));
+        other["revert"] = json!(true);
+        other["deletionPolicy"] = json!("Revert");
+        other["diagnose"] = json!({"enabled": false});
+        assert_eq!(inputs_hash(&object(other)), plain);
+        let mut days = base();
+        days["evidence"]["days"] = json!(30);
+        assert_ne!(inputs_hash(&object(days)), plain);
+        let mut annotated = object(base());
+        annotated.metadata.annotations =
+            Some([(REPLAN_ANNOTATION.to_string(), "x".to_string())].into());
+        assert_ne!(inputs_hash(&annotated), plain);
+    }
+
+    #[test]
+    fn controller_only_checks_name_the_field_and_value() {
+        let mut spec = object(base()).spec;
+        spec.evidence.additional_sources = vec![crate::crd::tightening::AdditionalSource {
+            cidr: "10.9.0.1/28".into(),
+            description: String::new(),
+        }];
+        let error = validate(&spec).unwrap_err();
+        assert!(
+            error.contains("additionalSources[0].cidr") && error.contains("10.9.0.0/28"),
+            "{error}"
+        );
+        let mut spec = object(base()).spec;
+        spec.diagnose.interval = "30s".into();
+        assert!(validate(&spec)
+            .unwrap_err()
+            .contains("spec.diagnose.interval"));
+        let mut spec = object(base()).spec;
+        spec.evidence.cloud_watch = Some(crate::crd::CloudWatchSource {
+            log_group: "/x".into(),
+            mode: Default::default(),
+        });
+        assert!(validate(&spec).unwrap_err().contains("found 2"));
+        assert!(validate(&object(base()).spec).is_ok());
+    }
+
+    #[test]
+    fn names_commands_and_partitions() {
+        let hash = "0123456789abcdef".repeat(4);
+        assert_eq!(manifest_name("web", &hash), "sgt-web-0123456789ab");
+        assert!(manifest_name(&"n".repeat(300), &hash).len() <= 253);
+        assert_eq!(
+            approve_command("payments", "web", &hash),
+            format!("kubectl -n payments patch sgt web --type merge -p '{{\"spec\":{{\"approved\":\"{hash}\"}}}}'")
+        );
+        assert_eq!(rule_description(&hash), "sg-tightener 0123456789ab");
+        assert_eq!(
+            (
+                partition_of("cn-north-1"),
+                partition_of("us-gov-west-1"),
+                partition_of("af-south-1")
+            ),
+            ("aws-cn", "aws-us-gov", "aws")
+        );
+    }
+}

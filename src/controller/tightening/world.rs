@@ -1,0 +1,223 @@
+//! Controller layer test support: a fake world (`FakeAws`, `FakeFlowLogs`, the in-memory store)
+//! around one SecurityGroupTightening, reconciled the way the API server would see it.
+
+use super::observe::EvidenceCache;
+use super::store::MemoryStore;
+use super::{cleanup, reconcile, Deps};
+use crate::aws::ec2::fake::FakeSecurityGroups;
+use crate::aws::fake::FakeAws;
+use crate::config::ControllerConfig;
+use crate::controller::Error;
+use crate::crd::{PlanPhase, SecurityGroupTightening};
+use crate::domain::conditions::find;
+use crate::domain::evidence::{Coverage, EvidenceDocument, Flow, Window, EVIDENCE_SCHEMA};
+use crate::domain::rules::{ingress_rules, permissions_from_strings};
+use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, SecurityGroup};
+use crate::metrics::Metrics;
+use kube::runtime::controller::Action;
+use serde_json::{json, Value};
+
+/// A fake world and the resource under test.
+pub(super) struct World {
+    pub aws: FakeAws,
+    pub store: MemoryStore,
+    pub config: ControllerConfig,
+    pub metrics: Metrics,
+    pub cache: EvidenceCache,
+    pub now: jiff::Timestamp,
+    pub object: SecurityGroupTightening,
+}
+
+pub(super) fn rules(rules: &[(&str, Option<&str>)]) -> Vec<crate::domain::snapshot::IpPermission> {
+    rules
+        .iter()
+        .flat_map(|(text, d)| {
+            permissions_from_strings(&[text.to_string()], |_| d.map(String::from)).unwrap()
+        })
+        .collect()
+}
+
+pub(super) fn original_group() -> SecurityGroup {
+    SecurityGroup {
+        group_id: "sg-0123456789abcdef0".into(),
+        group_name: "web".into(),
+        vpc_id: Some("vpc-1".into()),
+        ip_permissions: rules(&[
+            ("tcp:443 10.0.0.0/16", Some("office")),
+            ("tcp:22 10.9.0.0/16", None),
+        ]),
+        ..SecurityGroup::default()
+    }
+}
+
+pub(super) const GROUP: &str = "sg-0123456789abcdef0";
+
+/// `(rule string, description)` of every ingress rule, sorted: exact equality, descriptions included.
+pub(super) fn exact(group: &SecurityGroup) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<_> = ingress_rules(group)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.to_string(), r.description.clone()))
+        .collect();
+    out.sort();
+    out
+}
+
+fn flows(sources: &[&str], port: u16) -> Vec<Flow> {
+    sources
+        .iter()
+        .map(|s| Flow {
+            source: s.parse().unwrap(),
+            destination: "10.1.0.5".parse().unwrap(),
+            interface_id: Some("eni-1".into()),
+            protocol: 6,
+            port,
+            records: 2,
+        })
+        .collect()
+}
+
+pub(super) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
+    let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+    let earliest = if complete {
+        now - jiff::SignedDuration::from_hours(24 * 400)
+    } else {
+        now
+    };
+    EvidenceDocument {
+        schema: EVIDENCE_SCHEMA.into(),
+        window: Window {
+            start: now,
+            end: now,
+        },
+        coverage: Coverage {
+            earliest_record: Some(earliest),
+            ..Coverage::default()
+        },
+        stats: Default::default(),
+        flows,
+    }
+}
+
+pub(super) fn accepted() -> Vec<Flow> {
+    flows(&["10.0.10.1", "10.0.10.2", "10.0.10.3", "10.0.10.9"], 443)
+}
+
+pub(super) fn rejected() -> Vec<Flow> {
+    flows(&["10.0.99.7"], 443)
+}
+
+impl World {
+    pub fn new(spec: Value) -> Self {
+        let fake = FakeSecurityGroups::new([original_group()]);
+        fake.add_interface(NetworkInterface {
+            network_interface_id: "eni-1".into(),
+            private_ip_address: Some("10.1.0.5".into()),
+            groups: vec![GroupIdentifier {
+                group_id: GROUP.into(),
+                group_name: None,
+            }],
+            vpc_id: Some("vpc-1".into()),
+            ..NetworkInterface::default()
+        });
+        let aws = FakeAws::new(fake);
+        aws.flow_logs.answer(document(accepted(), true));
+        let mut object: SecurityGroupTightening = serde_json::from_value(json!({
+            "apiVersion": "sgtightener.io/v1alpha1",
+            "kind": "SecurityGroupTightening",
+            "metadata": {"name": "web", "namespace": "payments", "generation": 1, "uid": "u1"},
+            "spec": spec,
+        }))
+        .unwrap();
+        object.status = None;
+        World {
+            aws,
+            store: MemoryStore::default(),
+            config: ControllerConfig::default(),
+            metrics: Metrics::new(),
+            cache: EvidenceCache::default(),
+            now: jiff::Timestamp::from_second(1_800_000_000).unwrap(),
+            object,
+        }
+    }
+
+    pub fn default_spec() -> Value {
+        json!({
+            "region": "af-south-1",
+            "accountId": "123456789012",
+            "groups": {"ids": [GROUP]},
+            "evidence": {"days": 30, "s3": {"bucket": "flow-logs", "prefix": "AWSLogs/"}},
+        })
+    }
+
+    pub fn standard() -> Self {
+        World::new(World::default_spec())
+    }
+
+    fn deps(&self) -> Deps<'_> {
+        Deps {
+            config: &self.config,
+            aws: &self.aws,
+            store: &self.store,
+            metrics: &self.metrics,
+            cache: &self.cache,
+            now: self.now,
+        }
+    }
+
+    /// One reconcile; the status written becomes the object's status, as the API server would.
+    pub async fn reconcile(&mut self) -> Result<Action, Error> {
+        let result = reconcile(&self.object, &self.deps()).await;
+        self.object.status = self.store.last_status();
+        self.now += jiff::SignedDuration::from_secs(60);
+        result
+    }
+
+    pub async fn cleanup(&mut self) -> Result<Action, Error> {
+        let result = cleanup(&self.object, &self.deps()).await;
+        if let Some(status) = self.store.last_status() {
+            self.object.status = Some(status);
+        }
+        result
+    }
+
+    pub fn plan_hash(&self) -> String {
+        self.object
+            .status
+            .as_ref()
+            .and_then(|s| s.plan.as_ref())
+            .map(|p| p.hash.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn approve(&mut self, hash: &str) {
+        self.object.spec.approved = hash.to_owned();
+        self.bump();
+    }
+
+    pub fn bump(&mut self) {
+        self.object.metadata.generation = Some(self.object.metadata.generation.unwrap_or(1) + 1);
+    }
+
+    pub fn condition(&self, type_: &str) -> (String, String, String) {
+        let status = self.object.status.as_ref().expect("a status was written");
+        let c = find(&status.conditions, type_).unwrap_or_else(|| panic!("no {type_} condition"));
+        (c.status.clone(), c.reason.clone(), c.message.clone())
+    }
+
+    pub fn phase(&self) -> PlanPhase {
+        self.object
+            .status
+            .as_ref()
+            .map(|s| s.phase)
+            .unwrap_or_default()
+    }
+
+    pub fn live(&self) -> SecurityGroup {
+        self.aws.security_groups.group(GROUP).unwrap()
+    }
+
+    pub fn mutations(&self) -> usize {
+        self.aws.security_groups.mutations()
+    }
+}

@@ -1,0 +1,16 @@
+//! Domain layer (pure): the SecurityGroupTightening lifecycle (DESIGN §6.1) — [`decide`] picks the
+//! one next step from plain facts, [`manifest`] is the write-ahead record of an apply and the
+//! exact-revert arithmetic, [`diagnose`] finds rejected traffic no current rule covers.
+
+pub mod decide;
+pub mod diagnose;
+pub mod manifest;
+
+pub use decide::{decide, AppliedFacts, Facts, PlanFacts, PlanReason, Refusal, Step};
+pub use diagnose::{rejected_sources, Rejected};
+pub use manifest::{GroupManifest, Manifest, MANIFEST_SCHEMA};
+
+#[cfg(test)]
+mod decide_tests;
+#[cfg(test)]
+mod manifest_tests;
