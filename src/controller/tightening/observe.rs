@@ -142,11 +142,8 @@ pub async fn evidence(
     if let Some(hit) = cache.get(&key, inputs_hash) {
         return Ok(hit);
     }
-    let days = i64::from(object.spec.evidence.days);
-    let window = Window {
-        start: now - jiff::SignedDuration::from_hours(24 * days),
-        end: now,
-    };
+    // Whole UTC days: today's logs are still arriving and would make coverage flap.
+    let window = Window::last_full_days(now, object.spec.evidence.days);
     let document = read(
         aws,
         target,
