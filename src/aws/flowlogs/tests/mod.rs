@@ -1,0 +1,1 @@
+//! AWS layer tests: the flow-log readers against canned SDK responses (aws-smithy-mocks).
