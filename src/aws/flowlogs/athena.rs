@@ -9,7 +9,7 @@ use super::rows::{
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::coverage::coverage_from_days;
-use crate::domain::evidence::{Coverage, EvidenceDocument};
+use crate::domain::evidence::EvidenceDocument;
 use crate::domain::flowlog::Aggregator;
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 use aws_sdk_athena::Client;
@@ -86,36 +86,35 @@ pub(super) async fn collect(
         table,
     };
     let (flows_sql, coverage_sql) = (flows_sql(table, request), coverage_sql(table, request));
-    let (flows, days) = futures::try_join!(run.rows(&flows_sql), run.rows(&coverage_sql))?;
     let mut aggregator = Aggregator::new();
-    for row in &flows {
-        let cell = |i: usize| row.get(i).map(String::as_str).unwrap_or_default();
-        let row = FlowRow {
-            source: cell(0),
-            destination: cell(1),
-            interface_id: cell(2),
-            protocol: cell(3),
-            port: cell(4),
-            records: cell(5),
-        };
-        add_row(&mut aggregator, &row);
-    }
+    let (mut days, mut earliest) = (Vec::new(), None::<jiff::Timestamp>);
+    // rows go straight into the aggregator, page by page: memory stays bounded by distinct tuples
+    let flows = run.rows(&flows_sql, |row| add_row(&mut aggregator, &flow_row(row)));
+    let coverage = run.rows(&coverage_sql, |row| {
+        days.extend(day_from_number(cell(row, 0)));
+        let first = timestamp_of(cell(row, 2));
+        earliest = earliest.into_iter().chain(first).min();
+    });
+    futures::try_join!(flows, coverage)?;
     let mut document = aggregator.into_evidence(request.window);
-    document.coverage = coverage(&days, request);
+    document.coverage = coverage_from_days(&request.window, days, earliest);
     Ok(document)
 }
 
-fn coverage(rows: &[Vec<String>], request: &EvidenceRequest) -> Coverage {
-    let cell = |row: &'_ Vec<String>, i: usize| row.get(i).cloned().unwrap_or_default();
-    let days: Vec<_> = rows
-        .iter()
-        .filter_map(|row| day_from_number(&cell(row, 0)))
-        .collect();
-    let earliest = rows
-        .iter()
-        .filter_map(|row| timestamp_of(&cell(row, 2)))
-        .min();
-    coverage_from_days(&request.window, days, earliest)
+fn cell<'r>(row: &[&'r str], index: usize) -> &'r str {
+    row.get(index).copied().unwrap_or_default()
+}
+
+/// A flows row in the SELECT's column order.
+fn flow_row<'r>(row: &[&'r str]) -> FlowRow<'r> {
+    FlowRow {
+        source: cell(row, 0),
+        destination: cell(row, 1),
+        interface_id: cell(row, 2),
+        protocol: cell(row, 3),
+        port: cell(row, 4),
+        records: cell(row, 5),
+    }
 }
 
 /// Runs statements in one workgroup.
@@ -126,11 +125,11 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Starts `sql`, waits for it and returns its data rows as text (NULL → empty).
-    async fn rows(&self, sql: &str) -> Result<Vec<Vec<String>>, AwsError> {
+    /// Starts `sql`, waits for it and passes each data row to `each` as text (NULL → empty).
+    async fn rows(&self, sql: &str, each: impl FnMut(&[&str])) -> Result<(), AwsError> {
         let id = self.start(sql).await?;
         match poll(self.settings, || self.look(&id)).await? {
-            Some(()) => self.results(&id).await,
+            Some(()) => self.results(&id, each).await,
             None => {
                 // best effort: do not leave the query running (and billing) after giving up
                 let _ = self
@@ -206,30 +205,31 @@ impl Run<'_> {
     }
 
     /// Every page of results, without the header row (the first row of the first page).
-    async fn results(&self, id: &str) -> Result<Vec<Vec<String>>, AwsError> {
+    async fn results(&self, id: &str, mut each: impl FnMut(&[&str])) -> Result<(), AwsError> {
         let mut pages = self
             .client
             .get_query_results()
             .query_execution_id(id)
             .into_paginator()
             .send();
-        let mut rows = Vec::new();
         let mut header = true;
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| AwsError::from_sdk(self.action(), &e))?;
+            let mut cells: Vec<&str> = Vec::new();
             let data = page.result_set().map(|r| r.rows()).unwrap_or_default();
             for row in data {
                 if std::mem::take(&mut header) {
                     continue;
                 }
-                let cells = row.data().iter();
-                rows.push(
-                    cells
-                        .map(|d| d.var_char_value().unwrap_or_default().to_owned())
-                        .collect(),
+                cells.clear();
+                cells.extend(
+                    row.data()
+                        .iter()
+                        .map(|d| d.var_char_value().unwrap_or_default()),
                 );
+                each(&cells);
             }
         }
-        Ok(rows)
+        Ok(())
     }
 }
