@@ -207,6 +207,7 @@ async fn a_window_with_only_parquet_objects_is_refused_not_reported_empty() {
         key("01", "a.log.parquet"),
         key("02", "b.log.parquet"),
         format!("{PREFIX}2026/10/01/old.log.gz"),
+        format!("{PREFIX}2026/10/01/old.log.parquet"),
     ];
     let (list, get) = (listing(keys, 1000), objects(HashMap::new()));
     let error = collect(&list, &get).await.unwrap_err();
