@@ -139,12 +139,16 @@ impl Queries<'_> {
     }
 
     fn too_many_rows(&self, span: Span) -> AwsError {
+        let at = |second: i64| {
+            jiff::Timestamp::from_second(second)
+                .map_or_else(|_| second.to_string(), |t| t.to_string())
+        };
         let message = format!(
             "a Logs Insights query over [{}, {}) ({} s) returned {} rows, its limit, and the \
              window cannot be split below {} s: the answer would be truncated; narrow the \
              request to fewer interfaces or read the logs with Athena",
-            span.start,
-            span.end,
+            at(span.start),
+            at(span.end),
             span.end - span.start,
             self.settings.insights_row_limit,
             self.settings.insights_min_window.as_secs()

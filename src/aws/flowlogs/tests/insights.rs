@@ -150,11 +150,10 @@ async fn a_window_that_still_fills_the_limit_at_the_minimum_is_an_error_not_a_tr
     flow_logs.settings.insights_min_window = Duration::from_secs(DAY as u64);
     let error = flow_logs.collect(&request(source())).await.unwrap_err();
     assert_eq!(error.code(), "InsightsRowLimit");
-    assert!(
-        error.to_string().contains("returned 3 rows, its limit"),
-        "{error}"
-    );
-    // 3 days → 1.5 days → 0.75 days (no further split): 1 + 2 + at least one more query
+    let message = error.to_string();
+    assert!(message.contains("returned 3 rows, its limit"), "{message}");
+    // 3 days → 1.5 days → 18 hours, shorter than the one-day minimum: no further split
+    assert!(message.contains(":00:00Z) (64800 s)"), "{message}");
     assert!(start_query.num_calls() >= 4, "{}", start_query.num_calls());
 }
 
@@ -233,6 +232,21 @@ async fn a_failed_query_is_an_error_naming_its_status() {
     assert_eq!(error.code(), "QueryFailed");
     assert!(!error.is_retryable());
     assert!(error.to_string().contains("failed"), "{error}");
+}
+
+#[tokio::test]
+async fn a_cancelled_query_is_an_error_not_an_empty_answer() {
+    let start_query = start_rule(Arc::default());
+    let results = mock!(Client::get_query_results).then_output(|| {
+        GetQueryResultsOutput::builder()
+            .status(QueryStatus::Cancelled)
+            .build()
+    });
+    let error = reader(&[], &[&start_query, &results], &[])
+        .collect(&request(source()))
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), "QueryCancelled");
 }
 
 #[tokio::test]
