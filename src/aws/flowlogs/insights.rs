@@ -13,6 +13,8 @@ use aws_sdk_cloudwatchlogs::types::{QueryStatus, ResultField};
 use aws_sdk_cloudwatchlogs::Client;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
+use std::collections::HashSet;
+use std::sync::Mutex;
 
 /// The aggregation: one row per distinct tuple, with its record count.
 const FLOWS_STATS: &str =
@@ -56,6 +58,8 @@ struct Queries<'a> {
     settings: &'a ReaderSettings,
     log_group: &'a str,
     request: &'a EvidenceRequest,
+    /// Ids of queries started and not yet finished: stopped when the request fails early.
+    running: Mutex<HashSet<String>>,
 }
 
 /// Reads the flows of `request.window` from `log_group` with Logs Insights.
@@ -70,12 +74,20 @@ pub(super) async fn collect(
         settings,
         log_group,
         request,
+        running: Mutex::default(),
     };
     let whole = Span {
         start: request.window.start.as_second(),
         end: request.window.end.as_second(),
     };
-    let (aggregator, coverage) = futures::try_join!(queries.flows(whole), queries.coverage(whole))?;
+    let answers = futures::try_join!(queries.flows(whole), queries.coverage(whole));
+    let (aggregator, coverage) = match answers {
+        Ok(answers) => answers,
+        Err(error) => {
+            queries.stop_unfinished().await;
+            return Err(error);
+        }
+    };
     let mut document = aggregator.into_evidence(request.window);
     document.coverage = coverage;
     Ok(document)
@@ -196,13 +208,27 @@ impl Queries<'_> {
                 )
             })?;
         let id = started.query_id().unwrap_or_default().to_owned();
-        match poll(self.settings, || self.look(&id)).await? {
+        self.unfinished().insert(id.clone());
+        let answer = poll(self.settings, || self.look(&id)).await;
+        if !matches!(answer, Ok(None)) {
+            self.unfinished().remove(&id);
+        }
+        match answer? {
             Some(rows) => Ok((span, rows)),
-            None => {
-                // best effort: the query would otherwise run on until AWS times it out
-                let _ = self.client.stop_query().query_id(&id).send().await;
-                Err(self.failed(&id, "QueryTimeout", "still running after the polling bound"))
-            }
+            None => Err(self.failed(&id, "QueryTimeout", "still running after the polling bound")),
+        }
+    }
+
+    fn unfinished(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.running.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Best effort: stops the queries a failed request leaves behind, which would otherwise run
+    /// on (and count against the account's concurrent-query quota) until AWS times them out.
+    async fn stop_unfinished(&self) {
+        let ids: Vec<String> = self.unfinished().drain().collect();
+        for id in ids {
+            let _ = self.client.stop_query().query_id(id).send().await;
         }
     }
 

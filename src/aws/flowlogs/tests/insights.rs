@@ -235,6 +235,49 @@ async fn a_failed_query_is_an_error_naming_its_status() {
 }
 
 #[tokio::test]
+async fn queries_left_running_by_a_failure_are_stopped() {
+    let start_query = start_rule(Arc::default());
+    let flows_failed = mock!(Client::get_query_results)
+        .match_requests(|req| req.query_id().is_some_and(|id| id.starts_with("flows:")))
+        .sequence()
+        .output(|| {
+            GetQueryResultsOutput::builder()
+                .status(QueryStatus::Running)
+                .build()
+        })
+        .times(2)
+        .output(|| {
+            GetQueryResultsOutput::builder()
+                .status(QueryStatus::Failed)
+                .build()
+        })
+        .build();
+    let coverage_running = mock!(Client::get_query_results)
+        .match_requests(|req| req.query_id().is_some_and(|id| id.starts_with("coverage:")))
+        .then_output(|| {
+            GetQueryResultsOutput::builder()
+                .status(QueryStatus::Running)
+                .build()
+        });
+    let stopped = Arc::new(Mutex::new(Vec::new()));
+    let seen = stopped.clone();
+    let stop = mock!(Client::stop_query).then_compute_output(move |req| {
+        seen.lock()
+            .unwrap()
+            .push(req.query_id().unwrap_or_default().to_owned());
+        StopQueryOutput::builder().success(true).build()
+    });
+    let rules = [&start_query, &flows_failed, &coverage_running, &stop];
+    let mut flow_logs = reader(&[], &rules, &[]);
+    flow_logs.settings.poll_interval = Duration::from_millis(50);
+    let error = flow_logs.collect(&request(source())).await.unwrap_err();
+    assert_eq!(error.code(), "QueryFailed");
+    let stopped = stopped.lock().unwrap();
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(stopped[0].starts_with("coverage:"), "{stopped:?}");
+}
+
+#[tokio::test]
 async fn a_cancelled_query_is_an_error_not_an_empty_answer() {
     let start_query = start_rule(Arc::default());
     let results = mock!(Client::get_query_results).then_output(|| {
