@@ -102,7 +102,7 @@ fn json_error(status: u16, code: &str) -> HttpResponse {
 }
 
 #[tokio::test]
-async fn the_reader_built_by_the_client_factory_uses_the_default_limits() {
+async fn the_default_limits_are_the_insights_default_and_outlast_its_query_timeout() {
     let settings = ReaderSettings::default();
     assert_eq!(settings.insights_row_limit, 10_000);
     assert_eq!(settings.insights_min_window, Duration::from_secs(60));
