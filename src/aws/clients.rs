@@ -220,11 +220,11 @@ impl AwsPorts for ClientFactory {
     }
 
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {
-        Arc::new(SdkFlowLogs {
-            s3: self.s3(target).await,
-            logs: self.logs(target).await,
-            athena: self.athena(target).await,
-        })
+        Arc::new(SdkFlowLogs::new(
+            self.s3(target).await,
+            self.logs(target).await,
+            self.athena(target).await,
+        ))
     }
 }
 

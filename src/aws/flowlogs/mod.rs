@@ -6,8 +6,14 @@
 use super::AwsError;
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
+use std::time::Duration;
 
+mod athena;
 pub mod fake;
+mod filter;
+mod insights;
+mod rows;
+mod s3;
 
 /// Where the flow logs are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -68,6 +74,37 @@ pub trait FlowLogs: Send + Sync {
     async fn collect(&self, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError>;
 }
 
+/// Limits the SDK readers work within. The defaults suit AWS; tests shrink them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReaderSettings {
+    /// Objects (S3) or queries (Insights) in flight at once.
+    pub concurrency: usize,
+    /// Rows one Logs Insights query may return (its `limit`, 10,000 by default). A query that
+    /// returns this many rows may have dropped some, so its window is split and queried again.
+    pub insights_row_limit: i32,
+    /// The shortest window the Insights reader splits down to; a window this short that still
+    /// fills `insights_row_limit` is an error, never a truncated answer.
+    pub insights_min_window: Duration,
+    /// Pause between two polls of a running Insights or Athena query.
+    pub poll_interval: Duration,
+    /// Polls before a still-running query is stopped and reported as timed out.
+    pub max_polls: u32,
+}
+
+impl Default for ReaderSettings {
+    fn default() -> Self {
+        ReaderSettings {
+            concurrency: 4,
+            insights_row_limit: 10_000,
+            insights_min_window: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(2),
+            // 65 minutes: past Logs Insights' 60-minute query timeout and Athena's 30-minute
+            // default DML timeout, so AWS reports the timeout before we give up
+            max_polls: 1_950,
+        }
+    }
+}
+
 /// The SDK-backed reader: S3 objects, CloudWatch Logs (Insights or FilterLogEvents) and Athena,
 /// all in one target.
 #[derive(Debug, Clone)]
@@ -78,15 +115,56 @@ pub struct SdkFlowLogs {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     /// Athena client.
     pub athena: aws_sdk_athena::Client,
+    /// Concurrency, Insights row limit and polling bounds.
+    pub settings: ReaderSettings,
+}
+
+impl SdkFlowLogs {
+    /// A reader with the default [`ReaderSettings`].
+    pub fn new(
+        s3: aws_sdk_s3::Client,
+        logs: aws_sdk_cloudwatchlogs::Client,
+        athena: aws_sdk_athena::Client,
+    ) -> Self {
+        SdkFlowLogs {
+            s3,
+            logs,
+            athena,
+            settings: ReaderSettings::default(),
+        }
+    }
 }
 
 #[async_trait::async_trait]
 impl FlowLogs for SdkFlowLogs {
     async fn collect(&self, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError> {
-        Err(AwsError::Other(super::Failure::new(
-            format!("read flow logs from {}", request.source.describe()),
-            "Unsupported",
-            "this evidence source has no reader yet",
-        )))
+        match &request.source {
+            EvidenceSource::S3 { bucket, prefix } => {
+                s3::collect(&self.s3, &self.settings, bucket, prefix, request).await
+            }
+            EvidenceSource::CloudWatchInsights { log_group } => {
+                insights::collect(&self.logs, &self.settings, log_group, request).await
+            }
+            EvidenceSource::CloudWatchFilter { log_group } => {
+                filter::collect(&self.logs, log_group, request).await
+            }
+            EvidenceSource::Athena {
+                database,
+                table,
+                workgroup,
+                output_location,
+            } => {
+                let target = athena::Table {
+                    database,
+                    table,
+                    workgroup,
+                    output_location: output_location.as_deref(),
+                };
+                athena::collect(&self.athena, &self.settings, &target, request).await
+            }
+        }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -98,6 +98,21 @@ pub struct ParseStats {
     /// IPv6 records (skipped: the domain tightens IPv4 rules only).
     #[serde(default)]
     pub ipv6: u64,
+    /// Objects read for the window (S3 readers; 0 for sources that are not objects).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub objects: u64,
+    /// Of `objects`, those that could not be read (get failure, bad gzip, not flow-log text).
+    /// Tolerated up to [`MAX_UNREADABLE_FRACTION`]; above it the reader refuses the source.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unreadable_objects: u64,
+    /// Objects in a format the readers cannot parse yet (Parquet): counted and reported, never
+    /// read and never silently skipped; not included in `objects`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unsupported_objects: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 impl ParseStats {
@@ -109,6 +124,9 @@ impl ParseStats {
         self.skipdata += other.skipdata;
         self.malformed += other.malformed;
         self.ipv6 += other.ipv6;
+        self.objects += other.objects;
+        self.unreadable_objects += other.unreadable_objects;
+        self.unsupported_objects += other.unsupported_objects;
     }
 
     /// True when a stream had lines but not one flow-log record: not a flow-log object.

@@ -62,25 +62,27 @@ pub fn is_parquet_key(key: &str) -> bool {
 
 /// Decides whether to read `key` for `window`. Objects are delivered after their records were
 /// captured, so an object dated up to one day after the window's last day may still hold records
-/// from inside the window; objects dated before its first day cannot.
+/// from inside the window; objects dated before its first day cannot. The date is checked before
+/// the format, so only Parquet objects that may hold the window's records are reported.
 pub fn select_s3_key(key: &str, window: &Window) -> KeySelection {
     if key.ends_with('/') {
         return KeySelection::Folder;
     }
+    if s3_key_date(key).is_some_and(|date| !in_delivery_range(date, window)) {
+        return KeySelection::OutsideWindow;
+    }
     if is_parquet_key(key) {
         return KeySelection::Unsupported { format: "parquet" };
     }
-    let Some(date) = s3_key_date(key) else {
-        return KeySelection::Read;
-    };
+    KeySelection::Read
+}
+
+/// True when an object delivered on `date` may hold records from `window`.
+fn in_delivery_range(date: Date, window: &Window) -> bool {
     let days = window_days(window);
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
-        return KeySelection::OutsideWindow;
+        return false;
     };
     let last_delivery = last.tomorrow().unwrap_or(*last);
-    if date < *first || date > last_delivery {
-        KeySelection::OutsideWindow
-    } else {
-        KeySelection::Read
-    }
+    *first <= date && date <= last_delivery
 }

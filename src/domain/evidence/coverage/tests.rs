@@ -175,6 +175,19 @@ fn select_s3_key_reports_parquet_and_reads_undated_keys() {
     );
 }
 
+#[test]
+fn parquet_keys_dated_outside_the_window_are_outside_the_window_not_unsupported() {
+    let w = window("2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z");
+    assert_eq!(
+        select_s3_key("AWSLogs/1/vpcflowlogs/r/2024/02/20/x.log.parquet", &w),
+        KeySelection::OutsideWindow
+    );
+    assert_eq!(
+        select_s3_key("exports/undated.parquet", &w),
+        KeySelection::Unsupported { format: "parquet" }
+    );
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;

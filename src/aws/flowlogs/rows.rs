@@ -1,0 +1,142 @@
+//! AWS layer: what the flow-log readers share — server-aggregated rows (Logs Insights, Athena)
+//! added to the domain's aggregator, the bounded poll of a running query, the interface-id
+//! narrowing hint, and the error a reader returns when it refuses a source.
+
+use super::{EvidenceRequest, ReaderSettings};
+use crate::aws::{AwsError, Failure};
+use crate::domain::flowlog::{ActionFilter, Aggregator};
+use std::future::Future;
+use std::net::Ipv4Addr;
+
+/// Most interface ids sent as a server-side filter; beyond this the query is not narrowed (the
+/// domain still attributes every flow), so query strings stay far below AWS's length limits.
+const MAX_NARROWING_IDS: usize = 100;
+
+/// One aggregated row as text, the way Insights and Athena return it.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct FlowRow<'a> {
+    pub source: &'a str,
+    pub destination: &'a str,
+    pub interface_id: &'a str,
+    pub protocol: &'a str,
+    pub port: &'a str,
+    pub records: &'a str,
+}
+
+/// Adds one row to `aggregator`: IPv6 rows are counted as such, rows that do not parse are
+/// counted as malformed (never fatal), the rest become flows with their record counts.
+pub(super) fn add_row(aggregator: &mut Aggregator, row: &FlowRow<'_>) {
+    let Ok(records) = row.records.trim().parse::<u64>() else {
+        aggregator.stats.malformed += 1;
+        return;
+    };
+    let (source, destination) = (row.source.trim(), row.destination.trim());
+    if source.contains(':') || destination.contains(':') {
+        aggregator.stats.ipv6 += records;
+        return;
+    }
+    let parsed = (|| {
+        Some((
+            source.parse::<Ipv4Addr>().ok()?,
+            destination.parse::<Ipv4Addr>().ok()?,
+            row.protocol.trim().parse::<u8>().ok()?,
+            port(row.port)?,
+        ))
+    })();
+    let Some((source, destination, protocol, port)) = parsed else {
+        aggregator.stats.malformed += 1;
+        return;
+    };
+    aggregator.stats.records += records;
+    let interface = match row.interface_id.trim() {
+        "" | "-" => None,
+        id => Some(id),
+    };
+    aggregator.add(source, destination, interface, protocol, port, records);
+}
+
+/// A destination port; missing (`-` or empty, as for ICMP) is 0 like the text parser's.
+fn port(text: &str) -> Option<u16> {
+    match text.trim() {
+        "" | "-" => Some(0),
+        digits => digits.parse().ok(),
+    }
+}
+
+/// The interface ids to filter on server-side, when the request names some, all of them look
+/// like ENI ids (so they can be quoted into a query safely) and there are not too many.
+pub(super) fn narrowing(request: &EvidenceRequest) -> Option<&[String]> {
+    let ids = &request.interface_ids;
+    let plausible = |id: &String| {
+        id.strip_prefix("eni-")
+            .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    (!ids.is_empty() && ids.len() <= MAX_NARROWING_IDS && ids.iter().all(plausible))
+        .then_some(ids.as_slice())
+}
+
+/// The actions a query keeps, as upper-case literals.
+pub(super) fn actions(filter: ActionFilter) -> &'static [&'static str] {
+    match filter {
+        ActionFilter::Accept => &["ACCEPT"],
+        ActionFilter::Reject => &["REJECT"],
+        ActionFilter::Any => &["ACCEPT", "REJECT"],
+    }
+}
+
+/// "read flow logs from <source>": the action of every reader error.
+pub(super) fn reading(request: &EvidenceRequest) -> String {
+    format!("read flow logs from {}", request.source.describe())
+}
+
+/// A reader's refusal (a source too incomplete or too large to trust), as an `Other` error.
+pub(super) fn refuse(request: &EvidenceRequest, code: &str, message: &str) -> AwsError {
+    AwsError::Other(Failure::new(reading(request), code, message))
+}
+
+/// One look at a running query.
+pub(super) enum Poll<T> {
+    /// Finished with this result.
+    Done(T),
+    /// Still queued or running.
+    Running,
+}
+
+/// Calls `check` until it reports [`Poll::Done`] or fails, pausing `poll_interval` between
+/// calls; `None` after `max_polls` calls without an answer.
+pub(super) async fn poll<T, F, Fut>(
+    settings: &ReaderSettings,
+    mut check: F,
+) -> Result<Option<T>, AwsError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>, AwsError>>,
+{
+    for attempt in 0..settings.max_polls {
+        if attempt > 0 {
+            tokio::time::sleep(settings.poll_interval).await;
+        }
+        if let Poll::Done(value) = check().await? {
+            return Ok(Some(value));
+        }
+    }
+    Ok(None)
+}
+
+/// A UTC date from text that starts with `yyyy-mm-dd` (Insights' `bin(1d)` values).
+pub(super) fn day_of(text: &str) -> Option<jiff::civil::Date> {
+    text.get(..10)?.parse().ok()
+}
+
+/// A UTC date from a Unix day number (Athena's `start / 86400`).
+pub(super) fn day_from_number(text: &str) -> Option<jiff::civil::Date> {
+    let day: i64 = text.trim().parse().ok()?;
+    let at = jiff::Timestamp::from_second(day.checked_mul(86_400)?).ok()?;
+    Some(crate::domain::evidence::coverage::utc_date(at))
+}
+
+/// A timestamp from Unix seconds as text (`min(start)`).
+pub(super) fn timestamp_of(text: &str) -> Option<jiff::Timestamp> {
+    let seconds: f64 = text.trim().parse().ok()?;
+    jiff::Timestamp::from_second(seconds as i64).ok()
+}

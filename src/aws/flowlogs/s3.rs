@@ -1,0 +1,189 @@
+//! AWS layer: flow-log evidence from S3 objects. Lists the prefix page by page, selects objects
+//! by the date in their key, streams each selected object (plain or gzip) through the domain's
+//! parser with bounded memory, a few objects at a time, and refuses sources that are too
+//! unreadable (more than 10% of objects) or only Parquet.
+
+use super::rows::{reading, refuse};
+use super::{EvidenceRequest, ReaderSettings};
+use crate::aws::{AwsError, Failure};
+use crate::domain::evidence::coverage::{select_s3_key, KeySelection};
+use crate::domain::evidence::{too_many_unreadable, EvidenceDocument, MAX_UNREADABLE_FRACTION};
+use crate::domain::flowlog::{decode, parse_into, Aggregator, Selection};
+use aws_sdk_s3::Client;
+use futures::StreamExt;
+use std::io::Read;
+use tokio_util::io::SyncIoBridge;
+
+/// Why one object could not be used.
+#[derive(Debug, Clone)]
+enum Unreadable {
+    /// GetObject failed (after the SDK's retries).
+    Get(AwsError),
+    /// The body was not gzip or flow-log text the parser could use.
+    Parse(String),
+}
+
+impl Unreadable {
+    fn describe(&self) -> String {
+        match self {
+            Unreadable::Get(error) => error.to_string(),
+            Unreadable::Parse(message) => message.clone(),
+        }
+    }
+}
+
+/// What happened to the objects of one request.
+#[derive(Debug, Default)]
+struct Tally {
+    aggregator: Aggregator,
+    read: u64,
+    unreadable: u64,
+    parquet: u64,
+    example: Option<(String, Unreadable)>,
+}
+
+impl Tally {
+    fn object(&mut self, key: String, aggregator: Aggregator, failure: Option<Unreadable>) {
+        // records parsed before a failure were really observed: keep them
+        self.aggregator.merge(aggregator);
+        self.read += 1;
+        if let Some(failure) = failure {
+            self.unreadable += 1;
+            self.example.get_or_insert((key, failure));
+        }
+    }
+}
+
+/// Reads the flows of `request.window` from `s3://bucket/prefix`.
+pub(super) async fn collect(
+    client: &Client,
+    settings: &ReaderSettings,
+    bucket: &str,
+    prefix: &str,
+    request: &EvidenceRequest,
+) -> Result<EvidenceDocument, AwsError> {
+    let selection = Selection {
+        action: request.action,
+        window: Some(request.window),
+    };
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
+    let mut tally = Tally::default();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| AwsError::from_sdk(format!("list s3://{bucket}/{prefix}"), &e))?;
+        let mut keys = Vec::new();
+        for key in page.contents().iter().filter_map(|o| o.key()) {
+            match select_s3_key(key, &request.window) {
+                KeySelection::Read => keys.push(key.to_owned()),
+                KeySelection::Unsupported { .. } => tally.parquet += 1,
+                KeySelection::OutsideWindow | KeySelection::Folder => {}
+            }
+        }
+        let mut objects = futures::stream::iter(keys)
+            .map(|key| read_object(client, bucket, key, selection))
+            .buffer_unordered(settings.concurrency.max(1));
+        while let Some((key, aggregator, failure)) = objects.next().await {
+            tally.object(key, aggregator, failure);
+        }
+    }
+    finish(tally, request)
+}
+
+/// Applies the refusal rules and builds the document.
+fn finish(tally: Tally, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError> {
+    if tally.read == 0 && tally.parquet > 0 {
+        return Err(refuse(
+            request,
+            "UnsupportedFlowLogFormat",
+            &format!(
+                "parquet flow logs are not supported yet; {} objects in the window are Parquet \
+                 and no text objects were found (deliver flow logs as plain text or gzip)",
+                tally.parquet
+            ),
+        ));
+    }
+    if too_many_unreadable(tally.read, tally.unreadable) {
+        return Err(too_unreadable(&tally, request));
+    }
+    let mut aggregator = tally.aggregator;
+    aggregator.stats.objects += tally.read;
+    aggregator.stats.unreadable_objects += tally.unreadable;
+    aggregator.stats.unsupported_objects += tally.parquet;
+    Ok(aggregator.into_evidence(request.window))
+}
+
+/// The refusal for more than 10% unreadable objects. When the example failure was an AWS error,
+/// its kind is kept (throttling stays retryable, access denied stays access denied).
+fn too_unreadable(tally: &Tally, request: &EvidenceRequest) -> AwsError {
+    let (key, failure) = tally
+        .example
+        .clone()
+        .unwrap_or_else(|| (String::new(), Unreadable::Parse(String::new())));
+    let message = format!(
+        "{} of {} objects unreadable (more than {:.0}% allowed), e.g. {key}: {}",
+        tally.unreadable,
+        tally.read,
+        MAX_UNREADABLE_FRACTION * 100.0,
+        failure.describe()
+    );
+    match failure {
+        Unreadable::Get(error) => {
+            let kind = error.clone();
+            let failure = Failure::new(reading(request), error.code(), &message);
+            match kind {
+                AwsError::Throttled(_) => AwsError::Throttled(failure),
+                AwsError::Transient(_) => AwsError::Transient(failure),
+                AwsError::AccessDenied(_) => AwsError::AccessDenied(failure),
+                AwsError::NotFound(_) => AwsError::NotFound(failure),
+                _ => AwsError::Other(failure),
+            }
+        }
+        Unreadable::Parse(_) => refuse(request, "UnreadableFlowLogs", &message),
+    }
+}
+
+/// Gets one object and parses it on a blocking thread, streaming the body: memory is the
+/// parser's buffers plus the object's distinct tuples, whatever the object's size.
+async fn read_object(
+    client: &Client,
+    bucket: &str,
+    key: String,
+    selection: Selection,
+) -> (String, Aggregator, Option<Unreadable>) {
+    let output = match client.get_object().bucket(bucket).key(&key).send().await {
+        Ok(output) => output,
+        Err(error) => {
+            let error = AwsError::from_sdk(format!("get s3://{bucket}/{key}"), &error);
+            return (key, Aggregator::new(), Some(Unreadable::Get(error)));
+        }
+    };
+    let body = SyncIoBridge::new(Box::pin(output.body.into_async_read()));
+    match tokio::task::spawn_blocking(move || parse_object(body, &selection)).await {
+        Ok((aggregator, failure)) => (key, aggregator, failure.map(Unreadable::Parse)),
+        Err(join) => {
+            let failure = Unreadable::Parse(format!("parser stopped: {join}"));
+            (key, Aggregator::new(), Some(failure))
+        }
+    }
+}
+
+/// Decodes (gzip or plain) and parses one object; the failure, if any, in words.
+fn parse_object(body: impl Read, selection: &Selection) -> (Aggregator, Option<String>) {
+    let mut aggregator = Aggregator::new();
+    let failure = match decode(body) {
+        Err(error) => Some(format!("failed to read: {error}")),
+        Ok(mut lines) => match parse_into(&mut lines, selection, &mut aggregator) {
+            Ok(stats) if stats.has_no_records() => {
+                Some("not flow-log text: no line parsed as a flow-log record".to_owned())
+            }
+            Ok(_) => None,
+            Err(error) => Some(error.to_string()),
+        },
+    };
+    (aggregator, failure)
+}
