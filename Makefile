@@ -22,9 +22,10 @@ fmt:
 	$(CARGO) fmt
 
 ## demo: the main job end to end on local defaults (see README)
-demo:
+demo: tools
 	$(CARGO) build
 	scripts/demo-offline.sh
+	scripts/with-testenv.sh scripts/demo-operator.sh
 
 ## crds: regenerate crds/ and charts/sg-tightener/crds/ from the Rust types in src/crd/
 crds:

@@ -5,7 +5,7 @@ The estate is the article's: sources in 10.0.10.0/27 and 10.0.20.10-11 reach tcp
 reaches tcp/5432, 10.8.2.0/28 and 10.8.16.0/28 reach tcp/8443 -- all on the payments-app ENI.
 The addresses are only data: nothing here sends traffic anywhere.
 
-usage: flowlogs.py OUT_DIR [--days N] [--end YYYY-MM-DD] [--gap-days A-B]
+usage: flowlogs.py OUT_DIR [--days N] [--end YYYY-MM-DD] [--gap-days A-B] [--eni ID] [--destination IP]
 """
 import argparse
 import datetime as dt
@@ -26,12 +26,12 @@ SOURCES = [
 ]
 
 
-def records_for_day(day):
+def records_for_day(day, eni, destination):
     start = int(dt.datetime.combine(day, dt.time(9), dt.timezone.utc).timestamp())
     for cidr, port in SOURCES:
         for n, source in enumerate(ipaddress.ip_network(cidr)):
             t = start + n * 60
-            yield (f"2 {ACCOUNT} {ENI} {source} {DESTINATION} {40000 + n} {port} 6 10 840 "
+            yield (f"2 {ACCOUNT} {eni} {source} {destination} {40000 + n} {port} 6 10 840 "
                    f"{t} {t + 60} ACCEPT OK")
 
 
@@ -41,6 +41,8 @@ def main():
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--end", default=None, help="last day (UTC), default yesterday")
     parser.add_argument("--gap-days", default=None, help="e.g. 20-29: days (counted back from the end) with no logs")
+    parser.add_argument("--eni", default=ENI, help="interface-id written into every record")
+    parser.add_argument("--destination", default=DESTINATION, help="dstaddr written into every record")
     args = parser.parse_args()
     end = dt.date.fromisoformat(args.end) if args.end else dt.datetime.now(dt.timezone.utc).date() - dt.timedelta(days=1)
     gap = range(0)
@@ -57,7 +59,7 @@ def main():
         name = f"{ACCOUNT}_vpcflowlogs_{REGION}_fl-demo_{day:%Y%m%dT0000Z}_demo.log.gz"
         with gzip.open(os.path.join(folder, name), "wt") as out:
             out.write(header + "\n")
-            for line in records_for_day(day):
+            for line in records_for_day(day, args.eni, args.destination):
                 out.write(line + "\n")
 
 
