@@ -9,5 +9,9 @@ pub struct AnalyseArgs {}
 
 /// Runs `sg-tightener analyse`.
 pub fn run(_args: AnalyseArgs) -> Result<(), CliError> {
-    Err(CliError::InvalidFlag { flag: "command", value: "analyse".into(), message: "not built yet".into() })
+    Err(CliError::InvalidFlag {
+        flag: "command",
+        value: "analyse".into(),
+        message: "not built yet".into(),
+    })
 }

@@ -9,5 +9,9 @@ pub struct ClassifyArgs {}
 
 /// Runs `sg-tightener classify`.
 pub fn run(_args: ClassifyArgs) -> Result<(), CliError> {
-    Err(CliError::InvalidFlag { flag: "command", value: "classify".into(), message: "not built yet".into() })
+    Err(CliError::InvalidFlag {
+        flag: "command",
+        value: "classify".into(),
+        message: "not built yet".into(),
+    })
 }

@@ -9,5 +9,9 @@ pub struct CollapseArgs {}
 
 /// Runs `sg-tightener collapse`.
 pub fn run(_args: CollapseArgs) -> Result<(), CliError> {
-    Err(CliError::InvalidFlag { flag: "command", value: "collapse".into(), message: "not built yet".into() })
+    Err(CliError::InvalidFlag {
+        flag: "command",
+        value: "collapse".into(),
+        message: "not built yet".into(),
+    })
 }

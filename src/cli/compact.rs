@@ -9,5 +9,9 @@ pub struct CompactArgs {}
 
 /// Runs `sg-tightener compact`.
 pub fn run(_args: CompactArgs) -> Result<(), CliError> {
-    Err(CliError::InvalidFlag { flag: "command", value: "compact".into(), message: "not built yet".into() })
+    Err(CliError::InvalidFlag {
+        flag: "command",
+        value: "compact".into(),
+        message: "not built yet".into(),
+    })
 }

@@ -9,5 +9,9 @@ pub struct PlanArgs {}
 
 /// Runs `sg-tightener plan`.
 pub fn run(_args: PlanArgs) -> Result<(), CliError> {
-    Err(CliError::InvalidFlag { flag: "command", value: "plan".into(), message: "not built yet".into() })
+    Err(CliError::InvalidFlag {
+        flag: "command",
+        value: "plan".into(),
+        message: "not built yet".into(),
+    })
 }
