@@ -2,3 +2,6 @@
 //! binary as a process (DESIGN §10). Run through `make e2e`; how to add a scenario: docs/testing.md.
 
 mod support;
+
+mod crds;
+mod samples;
