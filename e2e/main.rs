@@ -3,5 +3,8 @@
 
 mod support;
 
+mod aws;
+mod chart;
 mod crds;
+mod operator;
 mod samples;
