@@ -61,9 +61,10 @@ fn check_built_here(binary: &Path) {
     let needle = format!("\0{}\0", env!("CARGO_MANIFEST_DIR"));
     assert!(
         memchr::memmem::find(&bytes, needle.as_bytes()).is_some(),
-        "{BUILT} was not built from {} (another checkout sharing CARGO_TARGET_DIR rebuilt it \
-         after this test was compiled, or it has no debug info): rerun `make e2e`, or use a \
-         private CARGO_TARGET_DIR",
+        "{BUILT} was not built from {}: another checkout sharing CARGO_TARGET_DIR rebuilt it \
+         since cargo last linked it here (or it has no debug info). Run the tests through cargo \
+         (`make e2e`, `cargo test --test e2e`: cargo re-links it first) or with a private \
+         CARGO_TARGET_DIR",
         env!("CARGO_MANIFEST_DIR"),
     );
 }

@@ -1,6 +1,6 @@
 //! e2e support: `sg-tightener run` as a child process against the test environment. [`Operator`]
 //! is a guard: started when `/readyz` answers 200, stopped (SIGTERM, then SIGKILL) when dropped,
-//! its log printed when the test panicked. The child also gets SIGTERM if the test process dies.
+//! its log printed when the test panicked. The child gets SIGKILL if the test process dies.
 
 use super::binary::operator_binary;
 use super::env::{env, TestEnv};
@@ -245,14 +245,16 @@ fn free_local_address() -> SocketAddr {
     listener.local_addr().expect("local address")
 }
 
-/// Asks the kernel to SIGTERM the child when the thread that started it ends (the test, or the
-/// whole test process if it is killed), so an aborted run leaves no operator behind.
+/// Asks the kernel to SIGKILL the child when the thread that started it ends (the test, or the
+/// whole test process if it is killed), so an aborted run leaves no operator behind. SIGKILL,
+/// not SIGTERM: an operator still listing its kinds does not stop on SIGTERM (kube-runtime's
+/// applier waits for a store that never fills once its watch is shut down).
 fn die_with_parent(command: &mut Command) {
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             if libc::getppid() != parent {
