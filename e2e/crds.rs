@@ -1,12 +1,12 @@
 //! e2e: the CRDs on a real API server — installed from `crd::all_crds()`, Established, served,
 //! re-applied without change, and documented where `kubectl explain` reads.
 
-use crate::support::{cluster, tools, wait_for, Scenario};
+use crate::support::{cluster, eventually, tools, wait_for, Scenario};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::ResourceExt;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn status_is_true(crd: &CustomResourceDefinition, type_: &str) -> bool {
     crd.status
@@ -85,28 +85,28 @@ async fn the_stored_schema_carries_the_field_descriptions() {
 }
 
 /// `kubectl explain` reads the OpenAPI document the API server publishes a little after the CRD
-/// is Established: retried (bounded) until the field appears.
+/// is Established: polled (bounded) until the field appears.
 #[tokio::test]
 async fn kubectl_explain_shows_the_field_documentation() {
     let _s = Scenario::start("crds-explain").await;
     let args = ["explain", "securitygrouptightenings.spec.evidence.days"];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let output = loop {
+    let what = "`kubectl explain` to document spec.evidence.days";
+    let stdout = eventually(what, Duration::from_secs(60), || async {
         let output = tools::kubectl(&args, None).await;
-        if output.code == Some(0) || Instant::now() >= deadline {
-            break output.expect_success();
+        match output.code {
+            Some(0) => Ok(output.stdout),
+            _ => Err(output.transcript()),
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    })
+    .await;
     for needle in [
         "KIND:       SecurityGroupTightening",
         "FIELD: days <integer>",
         "Days of flow logs",
     ] {
         assert!(
-            output.stdout.contains(needle),
-            "`kubectl explain` lacks {needle:?}:\n{}",
-            output.stdout
+            stdout.contains(needle),
+            "`kubectl explain` lacks {needle:?}:\n{stdout}"
         );
     }
 }

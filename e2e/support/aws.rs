@@ -1,4 +1,4 @@
-//! e2e support: AWS on moto. Tests run at once against one moto, so none resets it: each test
+//! e2e: AWS on moto. Tests run at once against one moto, so none resets it: each test
 //! works in its own moto account ([`TestAccount`], reached by assuming a role, as the operator
 //! does for a resource's `roleArn`), where only its own VPCs and groups exist.
 

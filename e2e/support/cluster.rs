@@ -1,4 +1,4 @@
-//! e2e support: the Kubernetes side — an admin client from the environment's kubeconfig, the
+//! e2e: the Kubernetes side — an admin client from the environment's kubeconfig, the
 //! CRDs installed once per process (server-side apply + wait Established), fresh namespaces,
 //! and bounded waits that fail with the object's current status.
 

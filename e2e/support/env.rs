@@ -1,4 +1,4 @@
-//! e2e support: the test environment's coordinates (scripts/testenv.sh's env file), read once per
+//! e2e: the test environment's coordinates (scripts/testenv.sh's env file), read once per
 //! process. No environment is a hard failure that says how to get one — never a silent skip.
 
 use std::collections::BTreeMap;
@@ -80,7 +80,9 @@ pub fn env() -> &'static TestEnv {
                 file.display()
             )
         });
-        parse(&text, &file)
+        let env = parse(&text, &file);
+        super::binary::check_test_executable();
+        env
     })
 }
 

@@ -1,4 +1,4 @@
-//! e2e support: a minimal HTTP/1.1 GET for the operator's `/healthz`, `/readyz` and `/metrics`
+//! e2e: a minimal HTTP/1.1 GET for the operator's `/healthz`, `/readyz` and `/metrics`
 //! on 127.0.0.1 — enough for status codes and text bodies, without an HTTP client dependency.
 
 use std::net::SocketAddr;

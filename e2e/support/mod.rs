@@ -1,4 +1,4 @@
-//! e2e support: what every scenario starts from. [`Scenario::start`] gives a test an admin
+//! e2e: what every scenario starts from. [`Scenario::start`] gives a test an admin
 //! client, the CRDs installed and Established, and a namespace of its own; from there it applies
 //! YAML, starts an operator, gets a moto account and waits on conditions. See docs/testing.md.
 
@@ -12,6 +12,7 @@ pub mod http;
 pub mod names;
 pub mod objects;
 pub mod operator;
+pub mod poll;
 pub mod samples;
 pub mod tools;
 
@@ -20,6 +21,7 @@ pub use cluster::wait_for;
 pub use env::env;
 pub use objects::{condition, observed_latest, to_json};
 pub use operator::{Operator, OperatorBuilder};
+pub use poll::eventually;
 pub use samples::sample;
 
 use kube::api::{Api, DynamicObject};

@@ -1,4 +1,4 @@
-//! e2e support: unique names, so tests running at once (and runs sharing one environment) never
+//! e2e: unique names, so tests running at once (and runs sharing one environment) never
 //! meet — one namespace, one moto account, one set of tags per test.
 
 use std::collections::hash_map::RandomState;

@@ -1,4 +1,4 @@
-//! e2e support: Kubernetes objects from YAML — parse, find their API through discovery, create
+//! e2e: Kubernetes objects from YAML — parse, find their API through discovery, create
 //! (the API server validates at create time) or server-side apply them into a test's namespace —
 //! and read `status` conditions from any kind.
 

@@ -1,4 +1,4 @@
-//! e2e support: `sg-tightener run` as a child process against the test environment. [`Operator`]
+//! e2e: `sg-tightener run` as a child process against the test environment. [`Operator`]
 //! is a guard: started when `/readyz` answers 200, stopped (SIGTERM, then SIGKILL) when dropped,
 //! its log printed when the test panicked. The child gets SIGKILL if the test process dies.
 

@@ -1,4 +1,4 @@
-//! e2e support: the files of `config/samples/` — valid examples, and `invalid-*.yaml` whose first
+//! e2e: the files of `config/samples/` — valid examples, and `invalid-*.yaml` whose first
 //! two lines announce the API server's refusal (`# expect-error: …`, `# expect-field: …`).
 
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! e2e support: the environment's cached `kubectl` and `helm` as child processes, with the
+//! e2e: the environment's cached `kubectl` and `helm` as child processes, with the
 //! environment's kubeconfig, their output captured and shown in full when a step fails.
 
 use super::env::env;
