@@ -1,12 +1,14 @@
 //! e2e: `sg-tightener run` as a process against the real API server — it reports a status for
 //! every kind and follows spec edits, serves health and metrics, takes and releases its leader
-//! Lease, and leaves no process behind.
+//! Lease (a standby takes over), and leaves no process behind.
 
-use crate::support::{condition, observed_latest, sample, to_json, wait_for, Scenario};
+use crate::support::{condition, eventually, observed_latest, sample, to_json, wait_for};
+use crate::support::{OperatorBuilder, Scenario};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use kube::ResourceExt;
 use serde_json::{json, Value};
+use sg_tightener::config::GoDuration;
 
 /// What the operator does with one sample today. When a kind's reconciler lands, change its row
 /// (the `Ready` it reports for the sample) — the scenario stays the same.
@@ -170,6 +172,44 @@ async fn with_leader_election_the_operator_holds_its_lease_and_releases_it_on_si
     );
     let released = leases.get(&lease_name).await.expect("the Lease stays");
     assert_eq!(holder(&released), None, "the Lease is released on shutdown");
+}
+
+#[tokio::test]
+async fn a_standby_replica_takes_over_the_lease_when_the_leader_stops() {
+    let s = Scenario::start("operator-failover").await;
+    let lease_name = crate::support::names::unique_name("sgt-lease");
+    let replica = |b: OperatorBuilder| {
+        b.leader_election(&s.namespace, &lease_name)
+            .config(|c| c.leader_election.lease_duration = GoDuration::seconds(3))
+    };
+    let mut leader = s.operator_with(replica).await;
+    let standby = s.operator_with(|b| replica(b).standby()).await;
+    let leases = s.api::<Lease>();
+    let holder = |l: &Lease| l.spec.as_ref().and_then(|s| s.holder_identity.clone());
+    let first = format!("{}-{}", leader.identity, leader.pid());
+    let held = wait_for(&leases, &lease_name, "be held", |l| holder(l).is_some()).await;
+    assert_eq!(holder(&held), Some(first), "the first replica leads");
+    assert_ne!(
+        standby.get("/readyz").await.0,
+        200,
+        "a standby is not ready"
+    );
+
+    assert!(leader.stop().success(), "{}", leader.log_tail());
+    let second = format!("{}-{}", standby.identity, standby.pid());
+    let what = "be taken over by the standby";
+    wait_for(&leases, &lease_name, what, |l| {
+        holder(l).as_ref() == Some(&second)
+    })
+    .await;
+    let what = "the new leader to report ready";
+    eventually(what, crate::support::DEFAULT_TIMEOUT, || async {
+        match standby.get("/readyz").await {
+            (200, _) => Ok(()),
+            (code, body) => Err(format!("{code} {body}")),
+        }
+    })
+    .await;
 }
 
 /// Whether `pid` is a live process (a zombie is not).

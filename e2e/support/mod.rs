@@ -17,7 +17,7 @@ pub mod samples;
 pub mod tools;
 
 pub use aws::TestAccount;
-pub use cluster::wait_for;
+pub use cluster::{wait_for, DEFAULT_TIMEOUT};
 pub use env::env;
 pub use objects::{condition, observed_latest, to_json};
 pub use operator::{Operator, OperatorBuilder};

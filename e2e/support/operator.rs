@@ -1,6 +1,7 @@
-//! e2e: `sg-tightener run` as a child process against the test environment. [`Operator`]
-//! is a guard: started when `/readyz` answers 200, stopped (SIGTERM, then SIGKILL) when dropped,
-//! its log printed when the test panicked. The child gets SIGKILL if the test process dies.
+//! e2e: `sg-tightener run` as a child process against the test environment. [`Operator`] is a
+//! guard: started once `/readyz` answers 200 (a standby: `/healthz`), stopped (SIGTERM, then
+//! SIGKILL) when dropped, its log printed when the test panicked. The child gets SIGKILL if the
+//! test process dies.
 
 use super::binary::operator_binary;
 use super::env::{env, TestEnv};
@@ -26,6 +27,8 @@ pub struct OperatorBuilder {
     label: String,
     config: ControllerConfig,
     env: Vec<(String, String)>,
+    /// What `start` waits for: `/readyz`, or `/healthz` for a standby.
+    ready_path: &'static str,
 }
 
 impl OperatorBuilder {
@@ -44,20 +47,27 @@ impl OperatorBuilder {
         })
     }
 
+    /// Starts it as a standby replica: `start` waits for `/healthz` only, since a replica waiting
+    /// for the leader Lease is not ready by design.
+    pub fn standby(mut self) -> Self {
+        self.ready_path = "/healthz";
+        self
+    }
+
     /// Sets an environment variable of the process (e.g. `RUST_LOG`).
     pub fn env(mut self, key: &str, value: &str) -> Self {
         self.env.push((key.to_owned(), value.to_owned()));
         self
     }
 
-    /// Starts the process and waits until `/readyz` answers 200. A port taken between choosing
-    /// and binding it is retried with another port.
+    /// Starts the process and waits until `/readyz` (a standby: `/healthz`) answers 200. A port
+    /// taken between choosing and binding it is retried with another port.
     pub async fn start(self) -> Operator {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut operator = self.spawn();
-            match operator.wait_ready().await {
+            match operator.wait_ready(self.ready_path).await {
                 Ok(()) => return operator,
                 Err(why) if attempt < 3 && operator.log().contains("failed to bind") => {
                     eprintln!("operator {}: {why}; retrying on another port", self.label);
@@ -135,6 +145,7 @@ impl Operator {
             label: label.to_owned(),
             config,
             env: Vec::new(),
+            ready_path: "/readyz",
         }
     }
 
@@ -200,22 +211,22 @@ impl Operator {
         child.wait().expect("wait for the killed operator")
     }
 
-    async fn wait_ready(&mut self) -> Result<(), String> {
+    async fn wait_ready(&mut self, path: &str) -> Result<(), String> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             let child = self.child.as_mut().expect("operator running");
             if let Ok(Some(status)) = child.try_wait() {
                 self.child = None;
                 return Err(format!(
-                    "it exited with {status} before /readyz answered 200"
+                    "it exited with {status} before {path} answered 200"
                 ));
             }
-            if let Ok((200, _)) = http_get(self.address, "/readyz").await {
+            if let Ok((200, _)) = http_get(self.address, path).await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(format!(
-                    "/readyz did not answer 200 within {READY_TIMEOUT:?}"
+                    "{path} did not answer 200 within {READY_TIMEOUT:?}"
                 ));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
