@@ -1,0 +1,10 @@
+//! e2e: end-to-end tests against a real kube-apiserver + etcd and moto_server, the operator
+//! binary as a process (DESIGN §10). Run through `make e2e`; how to add a scenario: docs/testing.md.
+
+mod support;
+
+mod aws;
+mod chart;
+mod crds;
+mod operator;
+mod samples;
