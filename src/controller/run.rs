@@ -13,6 +13,7 @@ use crate::metrics::Metrics;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -203,7 +204,21 @@ async fn run_controllers(
     if runs.is_empty() {
         stopped(stop).await;
     } else {
-        futures::future::join_all(runs).await;
+        let all = futures::future::join_all(runs);
+        let deadline = async {
+            stopped(stop).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::select! {
+            _ = all => {}
+            // kube-runtime can keep waiting for a watch that shutdown already closed (a signal
+            // during the first list); in-flight applies are write-ahead logged, so exiting is safe.
+            _ = deadline => tracing::warn!(grace = ?SHUTDOWN_GRACE, "controllers still running after shutdown grace; exiting"),
+        }
     }
     readiness.abort();
 }
+
+/// How long in-flight reconciles may take to finish after a shutdown request (below Kubernetes'
+/// default 30 s termination grace period).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
