@@ -8,3 +8,4 @@ mod chart;
 mod crds;
 mod operator;
 mod samples;
+mod tightening;
