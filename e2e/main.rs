@@ -9,3 +9,4 @@ mod crds;
 mod operator;
 mod samples;
 mod tightening;
+mod tightening_guards;
