@@ -9,4 +9,6 @@ mod crds;
 mod operator;
 mod samples;
 mod tightening;
+mod tightening_diagnose;
 mod tightening_guards;
+mod tightening_limits;
