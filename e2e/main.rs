@@ -9,6 +9,7 @@ mod crds;
 mod operator;
 mod samples;
 mod tightening;
+mod tightening_crash;
 mod tightening_diagnose;
 mod tightening_guards;
 mod tightening_limits;

@@ -15,6 +15,7 @@ pub mod names;
 pub mod objects;
 pub mod operator;
 pub mod poll;
+pub mod proxy;
 pub mod samples;
 pub mod tightening;
 pub mod tools;
