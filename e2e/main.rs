@@ -8,3 +8,8 @@ mod chart;
 mod crds;
 mod operator;
 mod samples;
+mod tightening;
+mod tightening_crash;
+mod tightening_diagnose;
+mod tightening_guards;
+mod tightening_limits;

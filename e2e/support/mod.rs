@@ -8,12 +8,16 @@ pub mod aws;
 pub mod binary;
 pub mod cluster;
 pub mod env;
+pub mod estate;
+pub mod flowlogs;
 pub mod http;
 pub mod names;
 pub mod objects;
 pub mod operator;
 pub mod poll;
+pub mod proxy;
 pub mod samples;
+pub mod tightening;
 pub mod tools;
 
 pub use aws::TestAccount;

@@ -1,0 +1,120 @@
+//! e2e: synthetic VPC flow logs in S3 (port of `scripts/demo/flowlogs.py`): gzip v2 text objects,
+//! one per UTC day under `AWSLogs/{account}/vpcflowlogs/{region}/yyyy/mm/dd/`, for the last whole
+//! days (the reconciler's window is `[midnight − days, midnight)` of today UTC). The addresses are
+//! only data: nothing sends traffic anywhere.
+
+use super::estate::{Estate, ENI_IP};
+use super::{env, TestAccount};
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use std::io::Write;
+
+/// The observed sources: `(cidr base, addresses, port)`. 10.0.10.0/27 and 10.0.20.10-11 on 443,
+/// 10.4.8.0/29 on 5432, 10.8.2.0/28 and 10.8.16.0/28 on 8443.
+pub const SOURCES: [([u8; 4], u32, u16); 5] = [
+    ([10, 0, 10, 0], 32, 443),
+    ([10, 0, 20, 10], 2, 443),
+    ([10, 4, 8, 0], 8, 5432),
+    ([10, 8, 2, 0], 16, 8443),
+    ([10, 8, 16, 0], 16, 8443),
+];
+
+const HEADER: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol \
+                      packets bytes start end action log-status";
+
+fn address(base: [u8; 4], n: u32) -> String {
+    std::net::Ipv4Addr::from(u32::from_be_bytes(base) + n).to_string()
+}
+
+fn gzip(lines: &[String]) -> Vec<u8> {
+    let mut out = GzEncoder::new(Vec::new(), Compression::fast());
+    writeln!(out, "{HEADER}").expect("gzip");
+    for line in lines {
+        writeln!(out, "{line}").expect("gzip");
+    }
+    out.finish().expect("gzip")
+}
+
+fn record(
+    account: &TestAccount,
+    estate: &Estate,
+    src: &str,
+    port: u16,
+    t: i64,
+    action: &str,
+) -> String {
+    let eni = &estate.eni;
+    let id = &account.id;
+    format!(
+        "2 {id} {eni} {src} {ENI_IP} 40000 {port} 6 10 840 {t} {} {action} OK",
+        t + 60
+    )
+}
+
+async fn put(account: &TestAccount, estate: &Estate, day: Date, suffix: &str, body: Vec<u8>) {
+    let (id, region) = (&account.id, &env().region);
+    let key = format!(
+        "AWSLogs/{id}/vpcflowlogs/{region}/{}/{id}_vpcflowlogs_{region}_fl-e2e_{}_{suffix}.log.gz",
+        day.strftime("%Y/%m/%d"),
+        day.strftime("%Y%m%dT0000Z"),
+    );
+    aws_sdk_s3::Client::new(account.sdk_config())
+        .put_object()
+        .bucket(&estate.bucket)
+        .key(&key)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
+}
+
+fn today() -> Date {
+    Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+/// Uploads ACCEPT records of every source in [`SOURCES`] to the estate's ENI for each of the last
+/// `days` whole UTC days, except the days `skip` says (counted back: 0 = yesterday).
+pub async fn upload_days(
+    account: &TestAccount,
+    estate: &Estate,
+    days: u32,
+    skip: impl Fn(u32) -> bool,
+) {
+    let mut puts = Vec::new();
+    for back in (0..days).filter(|b| !skip(*b)) {
+        let day = today() - (i64::from(back) + 1).days();
+        let start = day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .expect("midnight")
+            .timestamp()
+            .as_second()
+            + 9 * 3600;
+        let mut lines = Vec::new();
+        for (base, count, port) in SOURCES {
+            for n in 0..count {
+                let t = start + i64::from(n) * 60;
+                lines.push(record(
+                    account,
+                    estate,
+                    &address(base, n),
+                    port,
+                    t,
+                    "ACCEPT",
+                ));
+            }
+        }
+        puts.push(put(account, estate, day, "accept", gzip(&lines)));
+    }
+    futures::future::join_all(puts).await;
+}
+
+/// Uploads REJECT records from `source` to the ENI on `port`, a minute ago (today's folder).
+pub async fn upload_rejects(account: &TestAccount, estate: &Estate, source: &str, port: u16) {
+    let t = Timestamp::now().as_second() - 120;
+    let lines: Vec<String> = (0..3)
+        .map(|n| record(account, estate, source, port, t + n, "REJECT"))
+        .collect();
+    put(account, estate, today(), "reject", gzip(&lines)).await;
+}

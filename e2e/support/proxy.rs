@@ -1,0 +1,124 @@
+//! e2e: a fault-injecting HTTP proxy on 127.0.0.1 in front of moto. Every request is forwarded,
+//! except those of one EC2 query action (`Action=…` in the form body), which are held — never
+//! forwarded, never answered — until the client closes the connection (e.g. it was killed). The
+//! actions seen are recorded in order.
+
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// A running proxy; it stops with the test's runtime.
+pub struct FaultProxy {
+    /// `http://127.0.0.1:<port>`: put it in the operator's `aws.endpointUrl`.
+    pub url: String,
+    /// The `Action` of every request, in arrival order (`-` when the body has none).
+    pub actions: Arc<Mutex<Vec<String>>>,
+    held: Arc<Notify>,
+}
+
+impl FaultProxy {
+    /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`) that holds every `hold` request.
+    pub async fn start(upstream: &str, hold: &str) -> FaultProxy {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let url = format!("http://{}", listener.local_addr().expect("proxy address"));
+        let actions = Arc::new(Mutex::new(Vec::new()));
+        let held = Arc::new(Notify::new());
+        let (seen, notify, hold) = (actions.clone(), held.clone(), format!("Action={hold}&"));
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let (seen, notify, hold, upstream) =
+                    (seen.clone(), notify.clone(), hold.clone(), upstream.clone());
+                tokio::spawn(async move {
+                    let _ = serve(client, &upstream, &hold, &seen, &notify).await;
+                });
+            }
+        });
+        FaultProxy { url, actions, held }
+    }
+
+    /// Waits until a request of the held action has arrived (and is being held).
+    pub async fn wait_held(&self) {
+        self.held.notified().await;
+    }
+
+    /// The actions seen so far.
+    pub fn actions(&self) -> Vec<String> {
+        self.actions.lock().expect("actions").clone()
+    }
+}
+
+async fn serve(
+    mut client: TcpStream,
+    upstream: &str,
+    hold: &str,
+    seen: &Mutex<Vec<String>>,
+    held: &Notify,
+) -> std::io::Result<()> {
+    let (head, body) = read_request(&mut client).await?;
+    let form = format!("{}&", String::from_utf8_lossy(&body));
+    let action = form
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("Action="))
+        .unwrap_or("-")
+        .to_owned();
+    seen.lock().expect("actions").push(action);
+    if form.contains(hold) {
+        held.notify_one();
+        // Held: nothing is forwarded; wait for the client to go away.
+        let mut sink = [0u8; 1024];
+        while client.read(&mut sink).await? > 0 {}
+        return Ok(());
+    }
+    let mut request: Vec<u8> = head
+        .lines()
+        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:") && !l.is_empty())
+        .flat_map(|l| format!("{l}\r\n").into_bytes())
+        .collect();
+    request.extend_from_slice(b"Connection: close\r\n\r\n");
+    request.extend_from_slice(&body);
+    let mut server = TcpStream::connect(upstream).await?;
+    server.write_all(&request).await?;
+    tokio::io::copy(&mut server, &mut client).await?;
+    client.shutdown().await
+}
+
+/// One HTTP/1.1 request with a `Content-Length` body: (head without the blank line, body).
+async fn read_request(client: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let end = loop {
+        if let Some(i) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = buffer[end + 4..].to_vec();
+    while body.len() < length {
+        let n = client.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Ok((head, body))
+}
