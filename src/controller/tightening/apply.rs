@@ -75,17 +75,8 @@ pub async fn resume(
     deps: &Deps<'_>,
     sg: &dyn SecurityGroups,
 ) -> Result<Action, Error> {
-    let applied = report
-        .status
-        .applied
-        .clone()
-        .ok_or_else(|| Error::Plan("no apply to resume".into()))?;
-    let namespace = report.object.namespace().unwrap_or_default();
-    let Some(manifest) = deps
-        .store
-        .get_manifest(&namespace, &applied.manifest_config_map)
-        .await?
-    else {
+    let (applied, manifest) = recorded(report, deps, "resume").await?;
+    let Some(manifest) = manifest else {
         let why = format!(
             "the manifest ConfigMap {} is missing, so the apply cannot be finished safely",
             applied.manifest_config_map
@@ -95,6 +86,25 @@ pub async fn resume(
     let ids: Vec<String> = manifest.groups.iter().map(|g| g.group_id.clone()).collect();
     let live = sg.describe_groups(&GroupSelector::ids(ids)).await?;
     finish(report, deps, sg, &manifest, &live).await
+}
+
+/// The apply recorded in status and its write-ahead manifest (`None` when the ConfigMap is gone).
+pub(super) async fn recorded(
+    report: &Report<'_>,
+    deps: &Deps<'_>,
+    doing: &str,
+) -> Result<(AppliedRecord, Option<Manifest>), Error> {
+    let applied = report
+        .status
+        .applied
+        .clone()
+        .ok_or_else(|| Error::Plan(format!("no apply to {doing}")))?;
+    let namespace = report.object.namespace().unwrap_or_default();
+    let manifest = deps
+        .store
+        .get_manifest(&namespace, &applied.manifest_config_map)
+        .await?;
+    Ok((applied, manifest))
 }
 
 fn manifest(

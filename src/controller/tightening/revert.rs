@@ -12,7 +12,6 @@ use crate::domain::conditions::{format_time, reasons, types, Status};
 use crate::domain::snapshot::SecurityGroup;
 use crate::domain::tightening::{GroupManifest, Manifest};
 use kube::runtime::controller::Action;
-use kube::ResourceExt;
 
 /// Restores and verifies the rules recorded at the last apply.
 pub async fn run(
@@ -20,17 +19,8 @@ pub async fn run(
     deps: &Deps<'_>,
     sg: &dyn SecurityGroups,
 ) -> Result<Action, Error> {
-    let applied = report
-        .status
-        .applied
-        .clone()
-        .ok_or_else(|| Error::Plan("no apply to revert".into()))?;
-    let namespace = report.object.namespace().unwrap_or_default();
-    let Some(manifest) = deps
-        .store
-        .get_manifest(&namespace, &applied.manifest_config_map)
-        .await?
-    else {
+    let (applied, manifest) = super::apply::recorded(report, deps, "revert").await?;
+    let Some(manifest) = manifest else {
         let message = format!(
             "the manifest ConfigMap {} is missing, so the pre-apply rules are unknown; nothing was changed in AWS",
             applied.manifest_config_map
