@@ -11,7 +11,7 @@ use crate::controller::Error;
 use crate::crd::tightening::EvidenceSummary;
 use crate::crd::{short_hash, PlanPhase};
 use crate::domain::conditions::{format_time, reasons, types, Status};
-use crate::domain::evidence::coverage::is_complete;
+use crate::domain::evidence::coverage::evidence_gaps;
 use crate::domain::plan::{build_plan, Evidence, Plan};
 use crate::domain::snapshot::SecurityGroup;
 use crate::domain::tightening::PlanReason;
@@ -62,8 +62,8 @@ impl Planning<'_> {
             &plan.hash,
         ));
         let summary = summary(&collected, tightening.unattributed_flows, &object.spec);
-        let complete = is_complete(&document.coverage, &document.window);
-        record(report, plan, summary, complete, reason).await;
+        let gaps = evidence_gaps(document);
+        record(report, plan, summary, &gaps, reason).await;
         self.metrics(report);
         Ok(())
     }
@@ -125,7 +125,7 @@ async fn record(
     report: &mut Report<'_>,
     plan: Plan,
     evidence: EvidenceSummary,
-    complete: bool,
+    gaps: &[String],
     reason: PlanReason,
 ) {
     let changed = report
@@ -134,11 +134,6 @@ async fn record(
         .as_ref()
         .is_none_or(|p| p.hash != plan.hash);
     let message = plan_message(&plan, reason);
-    let gaps = evidence.days_without_data.join(", ");
-    let earliest = evidence
-        .earliest_record
-        .clone()
-        .unwrap_or_else(|| "none".into());
     report.status.plan_short_hash = Some(short_hash(&plan.hash));
     report.status.plan = Some(plan);
     report.status.evidence = Some(evidence);
@@ -149,7 +144,7 @@ async fn record(
         reasons::PLAN_READY,
         message.clone(),
     );
-    if complete {
+    if gaps.is_empty() {
         report.condition(
             types::EVIDENCE_COMPLETE,
             Status::True,
@@ -157,7 +152,10 @@ async fn record(
             "every day of the window has flow-log records",
         );
     } else {
-        let text = format!("the window has days without data [{gaps}] or the logs start later (earliest record {earliest})");
+        let text = format!(
+            "the evidence does not cover the whole window: {}",
+            gaps.join("; ")
+        );
         report.condition(
             types::EVIDENCE_COMPLETE,
             Status::False,

@@ -5,7 +5,7 @@
 //! (`OK` or `NODATA` — NODATA proves the logs were flowing) started or ended on it; a day with only
 //! `SKIPDATA` records, or none at all, is a gap.
 
-use super::{Coverage, Window};
+use super::{Coverage, EvidenceDocument, Window};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use std::collections::BTreeSet;
@@ -145,6 +145,45 @@ pub fn younger_than_window(coverage: &Coverage, window: &Window) -> bool {
 /// the condition for `EvidenceComplete=True`.
 pub fn is_complete(coverage: &Coverage, window: &Window) -> bool {
     coverage.days_without_data.is_empty() && !younger_than_window(coverage, window)
+}
+
+/// Why `document` cannot speak for its whole window, one reason per entry; empty when it can
+/// (`EvidenceComplete=True`). Besides missing days and logs younger than the window, objects that
+/// were found but could not be read (Parquet) may hold flows: a plan without them could lock
+/// those sources out (I3), so they make the evidence incomplete too.
+pub fn evidence_gaps(document: &EvidenceDocument) -> Vec<String> {
+    let coverage = &document.coverage;
+    let mut gaps = Vec::new();
+    if !coverage.days_without_data.is_empty() {
+        let days: Vec<String> = coverage
+            .days_without_data
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        gaps.push(format!(
+            "{} day(s) without data: {}",
+            days.len(),
+            days.join(", ")
+        ));
+    }
+    if younger_than_window(coverage, &document.window) {
+        let earliest = coverage
+            .earliest_record
+            .map_or("no record at all".to_string(), |e| {
+                format!("the earliest record is {e}")
+            });
+        gaps.push(format!(
+            "the flow logs start after the window's first day {} ({earliest})",
+            utc_date(document.window.start)
+        ));
+    }
+    if document.stats.unsupported_objects > 0 {
+        gaps.push(format!(
+            "{} flow-log object(s) in an unsupported format (Parquet) were not read",
+            document.stats.unsupported_objects
+        ));
+    }
+    gaps
 }
 
 /// The UTC calendar date of a timestamp.
