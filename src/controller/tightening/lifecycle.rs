@@ -175,14 +175,12 @@ async fn mismatch(report: &mut Report<'_>) -> Action {
 }
 
 fn evidence_incomplete(report: &mut Report<'_>) -> Action {
-    let gaps = report
-        .status
-        .evidence
-        .as_ref()
-        .map(|e| e.days_without_data.join(", "))
-        .unwrap_or_default();
+    // The EvidenceComplete condition, set when the plan was made, names every gap.
+    let why = crate::domain::conditions::find(&report.status.conditions, types::EVIDENCE_COMPLETE)
+        .map(|c| c.message.clone())
+        .unwrap_or_else(|| "the evidence does not cover the whole window".into());
     let message = format!(
-        "plan {} is approved but its evidence does not cover the whole window (days without data: [{gaps}]); nothing was applied. Wait for full coverage, lower spec.evidence.days, or set spec.evidence.requireFullWindow: false",
+        "plan {} is approved but {why}; nothing was applied. Wait for full coverage, lower spec.evidence.days, or set spec.evidence.requireFullWindow: false",
         short_hash(&plan_hash(report))
     );
     report.phase(PlanPhase::AwaitingApproval);
