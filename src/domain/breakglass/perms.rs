@@ -31,18 +31,7 @@ pub fn merge_permissions(lists: &[&[IpPermission]]) -> Vec<IpPermission> {
         .collect()
 }
 
-/// Rules as AWS counts them: one per IPv4 range, IPv6 range, group pair and prefix list.
-pub fn rule_count(permissions: &[IpPermission]) -> usize {
-    permissions
-        .iter()
-        .map(|p| {
-            p.ip_ranges.len()
-                + p.ipv6_ranges.len()
-                + p.user_id_group_pairs.len()
-                + p.prefix_list_ids.len()
-        })
-        .sum()
-}
+pub use crate::domain::rules::rule_count;
 
 /// True when `existing` allows at least everything `wanted` opens (protocol and ports).
 fn ports_cover(existing: &IpPermission, wanted: &IpPermission) -> bool {

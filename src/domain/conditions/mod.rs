@@ -289,15 +289,8 @@ pub fn mark_reconciling(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
-    let changed = merge_conditions(
-        conditions,
-        [
-            Desired::new(types::RECONCILING, Status::True, reason, message).generation(generation),
-            Desired::new(types::READY, Status::False, reason, message).generation(generation),
-        ],
-        now,
-    );
-    remove_condition(conditions, types::STALLED) | changed
+    let state = (types::RECONCILING, types::STALLED);
+    mark_not_ready(conditions, state, reason, message, generation, now)
 }
 
 /// kstatus "blocked": `Stalled=True`, `Ready=False` with the same reason; `Reconciling` removed.
@@ -308,15 +301,28 @@ pub fn mark_stalled(
     generation: Option<i64>,
     now: jiff::Timestamp,
 ) -> bool {
+    let state = (types::STALLED, types::RECONCILING);
+    mark_not_ready(conditions, state, reason, message, generation, now)
+}
+
+/// `(set, cleared)`: sets `set=True` and `Ready=False` with one reason, removes `cleared`.
+fn mark_not_ready(
+    conditions: &mut Vec<Condition>,
+    (set, cleared): (&str, &str),
+    reason: &str,
+    message: &str,
+    generation: Option<i64>,
+    now: jiff::Timestamp,
+) -> bool {
     let changed = merge_conditions(
         conditions,
         [
-            Desired::new(types::STALLED, Status::True, reason, message).generation(generation),
+            Desired::new(set, Status::True, reason, message).generation(generation),
             Desired::new(types::READY, Status::False, reason, message).generation(generation),
         ],
         now,
     );
-    remove_condition(conditions, types::RECONCILING) | changed
+    remove_condition(conditions, cleared) | changed
 }
 
 /// JSON keys that only carry timestamps; a status that differs only in these is not worth a patch.

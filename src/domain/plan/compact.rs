@@ -7,8 +7,8 @@ use super::group::GroupOutcome;
 use super::model::{GroupPlan, Plan};
 use super::options::DEFAULT_MAX_RULES;
 use super::tighten::{assemble, parse_groups, PlanError};
-use crate::domain::cidr::{compact_nets, compactable, net_size};
-use crate::domain::rules::{Rule, Traffic};
+use crate::domain::cidr::{compact_nets, compactable};
+use crate::domain::rules::{ipv4_addresses, Rule, Traffic};
 use crate::domain::snapshot::SecurityGroup;
 use ipnet::Ipv4Net;
 use std::collections::{BTreeMap, BTreeSet};
@@ -98,13 +98,6 @@ fn compact_group(group: &SecurityGroup, rules: &[Rule], options: &CompactOptions
     if interruption {
         warnings.push(format!("make-before-break does not fit: {total} current + {} new rules exceed maxRules {}; the apply revokes first", authorise.len(), options.max_rules));
     }
-    let addresses = |rules: &[Rule]| {
-        rules
-            .iter()
-            .filter_map(|r| r.v4_cidr())
-            .map(|n| net_size(n.trunc()))
-            .sum()
-    };
     let untouched = total - compactable_count;
     let plan = GroupPlan {
         group_id: group.group_id.clone(),
@@ -119,8 +112,8 @@ fn compact_group(group: &SecurityGroup, rules: &[Rule], options: &CompactOptions
         ..GroupPlan::default()
     };
     GroupOutcome {
-        addresses_before: addresses(&revoke),
-        addresses_after: addresses(&authorise),
+        addresses_before: ipv4_addresses(&revoke),
+        addresses_after: ipv4_addresses(&authorise),
         plan,
     }
 }

@@ -4,8 +4,8 @@
 use super::model::GroupPlan;
 use super::options::{IacTag, NoEvidence, PlanOptions};
 use super::ports::{drop_contained, merge_ports, Replacements};
-use crate::domain::cidr::{collapse_shared, net_size, CollapseOutcome, Observed};
-use crate::domain::rules::Rule;
+use crate::domain::cidr::{collapse_shared, CollapseOutcome, Observed};
+use crate::domain::rules::{ipv4_addresses, Rule};
 use crate::domain::snapshot::SecurityGroup;
 use ipnet::Ipv4Net;
 use std::collections::BTreeSet;
@@ -78,13 +78,6 @@ pub(super) fn plan_group(
             warnings.push(format!("group is owned by infrastructure as code ({tag}): the next IaC apply would undo this change unless its source is updated too"));
         }
     }
-    let addresses = |rules: &[Rule]| {
-        rules
-            .iter()
-            .filter_map(|r| r.v4_cidr())
-            .map(|n| net_size(n.trunc()))
-            .sum()
-    };
     let plan = GroupPlan {
         group_id: group.group_id.clone(),
         revoke: revoke.iter().map(ToString::to_string).collect(),
@@ -104,8 +97,8 @@ pub(super) fn plan_group(
         rules_saved: None,
     };
     GroupOutcome {
-        addresses_before: addresses(&revoke),
-        addresses_after: addresses(&authorise),
+        addresses_before: ipv4_addresses(&revoke),
+        addresses_after: ipv4_addresses(&authorise),
         plan,
     }
 }

@@ -257,5 +257,14 @@ pub fn rule_count(perms: &[IpPermission]) -> usize {
         .sum()
 }
 
+/// Addresses the IPv4 rules trust, summed over rules (overlaps counted twice, as AWS would).
+pub fn ipv4_addresses(rules: &[Rule]) -> u64 {
+    rules
+        .iter()
+        .filter_map(Rule::v4_cidr)
+        .map(|net| crate::domain::cidr::net_size(net.trunc()))
+        .sum()
+}
+
 #[cfg(test)]
 mod tests;
