@@ -7,26 +7,43 @@
 //!    [`filter_flows`] → [`split_aws_service_flows`] (with [`AwsIpRanges`]) →
 //!    [`partition_flows_by_group`] (with [`DestinationIndex`]) → [`discovered_groups`] →
 //!    [`permissions_from_flows`] (through the [`Collapse`] seam) → [`merge_permissions`];
-//! 3. decide per group with [`decide_group`] (duplicates dropped, rule budget honoured);
-//! 4. on expiry or deletion, revoke only [`rules_to_revoke`].
+//!    — or all of flow mode at once: [`attribute`] then [`group_rules`] per group, collapsing
+//!    with [`ToleranceCollapse`] (`domain::cidr`'s tolerance collapse);
+//! 3. plan each group with [`plan_group`] against the extension's reference-count record
+//!    ([`Holding`]) and the other live extensions' ([`Holders`]): what to add within the budget,
+//!    which existing rules it now shares;
+//! 4. on expiry, deletion or a narrowed spec, revoke only what [`revocation`] allows (never a
+//!    rule another live extension holds, an applied tightening [`owners`], or that predates them).
 
 mod aws_ranges;
+mod collapse;
 mod flows;
+mod ledger;
 mod perms;
 mod ports;
+mod rejected;
+mod request;
+mod supersede;
 mod validate;
 
 pub use aws_ranges::{AwsIpRanges, AwsService, SERVICE_BLOCKLIST};
+pub use collapse::ToleranceCollapse;
 pub use flows::{
     aws_service_permissions, discovered_groups, exact_collapse, explicit_permissions, filter_flows,
     partition_flows_by_group, permissions_from_flows, split_aws_service_flows, AwsServiceSummary,
     Collapse, DestinationIndex, FlowFilter,
 };
-pub use perms::{
-    decide_group, filter_existing, merge_permissions, rule_count, rule_strings, rules_to_revoke,
-    GroupDecision,
+pub use ledger::{
+    covers, plan_group, revocation, traffic_covers, GroupPlan, GroupState, Holders, Holding, Kept,
+    Owners, Revocation,
 };
+pub use perms::{merge_permissions, rule_count, rule_strings};
 pub use ports::{parse_port_range, PortSpec};
+pub use rejected::{
+    attribute, group_rules, public_sources, service_sources, Attributed, GroupWant, Shaping,
+};
+pub use request::{validate_reason, ExplicitInput, ExplicitRequest, Field, RequestError};
+pub use supersede::{canonical, owners, superseded_by, Supersession, TighteningChange};
 pub use validate::{
     check_cidr, is_private, parse_checked_cidrs, parse_cidr, rfc1918_blocks, rule_description,
     validate_group_id, CidrPolicy, DESCRIPTION_PREFIX, MAX_DESCRIPTION,
@@ -64,6 +81,20 @@ pub enum BreakGlassError {
     InvalidGroupId {
         /// The value as given.
         value: String,
+    },
+    /// A required input is absent.
+    #[error("missing {what}")]
+    Missing {
+        /// What is missing, e.g. `at least one CIDR`.
+        what: &'static str,
+    },
+    /// A reason AWS cannot carry in a rule description.
+    #[error("invalid reason {value:?}: {reason}")]
+    InvalidReason {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// Auto-discovery found more groups than allowed.
     #[error("refusing to act: discovered {found} groups, more than autoDiscover.maxGroups {max}; narrow ports or hours, or name groupIds")]

@@ -2,6 +2,7 @@
 //! `udp:53`) and bare port ranges (`443`, `8000-8100`), parsed strictly with errors naming the value.
 
 use super::BreakGlassError;
+use crate::domain::rules::{PortRange, Traffic};
 use crate::domain::snapshot::{IpPermission, IpRange};
 use std::fmt;
 use std::str::FromStr;
@@ -182,6 +183,17 @@ impl PortSpec {
             6 => Some(PortSpec::Tcp(port, port)),
             17 => Some(PortSpec::Udp(port, port)),
             _ => None,
+        }
+    }
+
+    /// The rule model's traffic for this spec (what rule strings print).
+    pub fn traffic(&self) -> Traffic {
+        let range = |from, to| PortRange { from, to };
+        match *self {
+            PortSpec::All => Traffic::All,
+            PortSpec::Icmp { icmp_type, code } => Traffic::Icmp { icmp_type, code },
+            PortSpec::Tcp(a, b) => Traffic::Tcp(range(a, b)),
+            PortSpec::Udp(a, b) => Traffic::Udp(range(a, b)),
         }
     }
 

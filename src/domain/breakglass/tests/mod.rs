@@ -7,7 +7,10 @@ use ipnet::Ipv4Net;
 
 mod aws;
 mod flows;
+mod ledger;
 mod perms;
+mod rejected;
+mod request;
 
 pub(super) fn net(text: &str) -> Ipv4Net {
     text.parse().unwrap()
