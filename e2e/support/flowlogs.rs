@@ -53,12 +53,19 @@ fn record(
     )
 }
 
-async fn put(account: &TestAccount, estate: &Estate, day: Date, suffix: &str, body: Vec<u8>) {
+/// Puts one object under `day`'s folder; `stamp` is AWS's delivery stamp in the file name
+/// (`20240301T1005Z`), which readers use to select objects to the hour.
+async fn put(
+    account: &TestAccount,
+    estate: &Estate,
+    (day, stamp): (Date, &str),
+    suffix: &str,
+    body: Vec<u8>,
+) {
     let (id, region) = (&account.id, &env().region);
     let key = format!(
-        "AWSLogs/{id}/vpcflowlogs/{region}/{}/{id}_vpcflowlogs_{region}_fl-e2e_{}_{suffix}.log.gz",
+        "AWSLogs/{id}/vpcflowlogs/{region}/{}/{id}_vpcflowlogs_{region}_fl-e2e_{stamp}_{suffix}.log.gz",
         day.strftime("%Y/%m/%d"),
-        day.strftime("%Y%m%dT0000Z"),
     );
     aws_sdk_s3::Client::new(account.sdk_config())
         .put_object()
@@ -105,16 +112,20 @@ pub async fn upload_days(
                 ));
             }
         }
-        puts.push(put(account, estate, day, "accept", gzip(&lines)));
+        let stamp = day.strftime("%Y%m%dT0000Z").to_string();
+        puts.push(async move { put(account, estate, (day, &stamp), "accept", gzip(&lines)).await });
     }
     futures::future::join_all(puts).await;
 }
 
-/// Uploads REJECT records from `source` to the ENI on `port`, a minute ago (today's folder).
+/// Uploads REJECT records from `source` to the ENI on `port`, a minute ago (today's folder,
+/// stamped with the delivery time, as AWS names its objects).
 pub async fn upload_rejects(account: &TestAccount, estate: &Estate, source: &str, port: u16) {
-    let t = Timestamp::now().as_second() - 120;
+    let now = Timestamp::now();
+    let t = now.as_second() - 120;
     let lines: Vec<String> = (0..3)
         .map(|n| record(account, estate, source, port, t + n, "REJECT"))
         .collect();
-    put(account, estate, today(), "reject", gzip(&lines)).await;
+    let stamp = now.strftime("%Y%m%dT%H%MZ").to_string();
+    put(account, estate, (today(), &stamp), "reject", gzip(&lines)).await;
 }

@@ -11,7 +11,7 @@ use jiff::tz::TimeZone;
 use std::collections::BTreeSet;
 
 mod s3_key;
-pub use s3_key::{is_parquet_key, s3_key_date, select_s3_key, KeySelection};
+pub use s3_key::{is_parquet_key, s3_key_date, s3_key_delivered_by, select_s3_key, KeySelection};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 

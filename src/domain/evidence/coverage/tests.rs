@@ -265,3 +265,39 @@ fn missing_days_and_late_logs_are_each_named() {
     assert!(gaps[0].contains("2026-01-01"));
     assert!(gaps[1].contains("2026-01-02T10:00:00Z"));
 }
+
+#[test]
+fn keys_with_an_hour_are_selected_to_the_hour_with_an_hour_of_slack() {
+    let w = window("2024-03-02T10:00:00Z", "2024-03-02T12:00:00Z");
+    let base = "AWSLogs/1/vpcflowlogs/r/2024/03/02";
+    let stamped = |hhmm: &str| format!("{base}/1_vpcflowlogs_r_fl-1_20240302T{hhmm}Z_ab.log.gz");
+    assert_eq!(
+        s3_key_delivered_by(&stamped("0905")),
+        Some(ts("2024-03-02T09:05:00Z"))
+    );
+    assert_eq!(select_s3_key(&stamped("0905"), &w), KeySelection::Read);
+    assert_eq!(
+        select_s3_key(&stamped("0855"), &w),
+        KeySelection::OutsideWindow,
+        "delivered more than an hour before the window starts"
+    );
+    let hourly = |hh: &str| format!("{base}/{hh}/x.log.gz");
+    assert_eq!(
+        s3_key_delivered_by(&hourly("07")),
+        Some(ts("2024-03-02T08:00:00Z"))
+    );
+    assert_eq!(
+        select_s3_key(&hourly("07"), &w),
+        KeySelection::OutsideWindow
+    );
+    assert_eq!(select_s3_key(&hourly("08"), &w), KeySelection::Read);
+    let hive = "x/year=2024/month=03/day=02/hour=07/f.log.gz";
+    assert_eq!(s3_key_delivered_by(hive), Some(ts("2024-03-02T08:00:00Z")));
+    assert_eq!(s3_key_delivered_by(&format!("{base}/x.log.gz")), None);
+    let days = window("2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z");
+    assert_eq!(
+        select_s3_key(&stamped("0005"), &days),
+        KeySelection::Read,
+        "whole-day windows select as before"
+    );
+}
