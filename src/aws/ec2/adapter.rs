@@ -80,12 +80,13 @@ impl Ec2SecurityGroups {
 
     async fn describe_interfaces_chunk(
         &self,
-        group_ids: &[String],
+        name: &str,
+        values: &[String],
     ) -> Result<Vec<NetworkInterface>, AwsError> {
         let mut pages = self
             .client
             .describe_network_interfaces()
-            .filters(filter("group-id", group_ids.iter().cloned()))
+            .filters(filter(name, values.iter().cloned()))
             .max_results(PAGE_SIZE)
             .into_paginator()
             .send();
@@ -94,6 +95,24 @@ impl Ec2SecurityGroups {
             let page = page.map_err(|e| AwsError::from_sdk("describe network interfaces", &e))?;
             interfaces.extend(page.network_interfaces().iter().map(interface_from_sdk));
         }
+        Ok(interfaces)
+    }
+}
+
+impl Ec2SecurityGroups {
+    /// Every interface matching any of `values` for filter `name`, 200 values per request,
+    /// sorted and deduplicated by id.
+    async fn describe_interfaces_filtered(
+        &self,
+        name: &str,
+        values: &[String],
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
+        let mut interfaces = Vec::new();
+        for chunk in values.chunks(MAX_FILTER_VALUES) {
+            interfaces.extend(self.describe_interfaces_chunk(name, chunk).await?);
+        }
+        interfaces.sort_by(|a, b| a.network_interface_id.cmp(&b.network_interface_id));
+        interfaces.dedup_by(|a, b| a.network_interface_id == b.network_interface_id);
         Ok(interfaces)
     }
 }
@@ -120,13 +139,16 @@ impl SecurityGroups for Ec2SecurityGroups {
         &self,
         group_ids: &[String],
     ) -> Result<Vec<NetworkInterface>, AwsError> {
-        let mut interfaces = Vec::new();
-        for chunk in group_ids.chunks(MAX_FILTER_VALUES) {
-            interfaces.extend(self.describe_interfaces_chunk(chunk).await?);
-        }
-        interfaces.sort_by(|a, b| a.network_interface_id.cmp(&b.network_interface_id));
-        interfaces.dedup_by(|a, b| a.network_interface_id == b.network_interface_id);
-        Ok(interfaces)
+        self.describe_interfaces_filtered("group-id", group_ids)
+            .await
+    }
+
+    async fn describe_interfaces_by_address(
+        &self,
+        addresses: &[String],
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
+        self.describe_interfaces_filtered("addresses.private-ip-address", addresses)
+            .await
     }
 
     async fn authorise_ingress(

@@ -82,6 +82,11 @@ impl FakeSecurityGroups {
         self.state().interfaces.push(interface);
     }
 
+    /// Adds a group, or replaces the one with the same id.
+    pub fn put_group(&self, group: SecurityGroup) {
+        self.state().groups.insert(group.group_id.clone(), group);
+    }
+
     /// The group as it is now.
     pub fn group(&self, group_id: &str) -> Option<SecurityGroup> {
         self.state().groups.get(group_id).cloned()
@@ -256,6 +261,26 @@ impl SecurityGroups for FakeSecurityGroups {
         let attached =
             |eni: &&NetworkInterface| eni.groups.iter().any(|g| group_ids.contains(&g.group_id));
         Ok(state.interfaces.iter().filter(attached).cloned().collect())
+    }
+
+    async fn describe_interfaces_by_address(
+        &self,
+        addresses: &[String],
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
+        let state = self.begin(Call {
+            operation: Operation::DescribeNetworkInterfaces,
+            group_id: None,
+            permissions: Vec::new(),
+        })?;
+        let owns = |eni: &&NetworkInterface| {
+            let primary = eni.private_ip_address.iter();
+            let secondary = eni
+                .private_ip_addresses
+                .iter()
+                .map(|p| &p.private_ip_address);
+            primary.chain(secondary).any(|a| addresses.contains(a))
+        };
+        Ok(state.interfaces.iter().filter(owns).cloned().collect())
     }
 
     async fn authorise_ingress(

@@ -94,6 +94,13 @@ pub trait SecurityGroups: Send + Sync {
         group_ids: &[String],
     ) -> Result<Vec<NetworkInterface>, AwsError>;
 
+    /// The network interfaces that own any of these private IPv4 `addresses` (primary or
+    /// secondary, filter `addresses.private-ip-address`), all pages read.
+    async fn describe_interfaces_by_address(
+        &self,
+        addresses: &[String],
+    ) -> Result<Vec<NetworkInterface>, AwsError>;
+
     /// Adds ingress permissions to a group in one call, descriptions included.
     async fn authorise_ingress(
         &self,

@@ -266,4 +266,31 @@ async fn describe_network_interfaces_filters_by_group_and_converts() {
     assert_eq!(rule.num_calls(), 1);
 }
 
+#[tokio::test]
+async fn interfaces_are_found_by_any_private_address_two_hundred_at_a_time() {
+    let addresses: Vec<String> = (0..250).map(|i| format!("10.0.{}.{}", i / 200, i % 200)).collect();
+    let rule = mock!(Client::describe_network_interfaces)
+        .match_requests(|req| {
+            filter_values(req.filters(), "addresses.private-ip-address")
+                .is_some_and(|v| !v.is_empty() && v.len() <= 200)
+        })
+        .then_output(|| {
+            let eni = sdk::NetworkInterface::builder()
+                .network_interface_id("eni-1")
+                .private_ip_address("10.0.0.1")
+                .build();
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(eni)
+                .build()
+        });
+    let recorder = Arc::new(Recorder::default());
+    let adapter = client!(RuleMode::MatchAny, [&rule], recorder);
+    let enis = adapter
+        .describe_interfaces_by_address(&addresses)
+        .await
+        .unwrap();
+    assert_eq!(enis.len(), 1, "the same ENI from both requests, once");
+    assert_eq!(rule.num_calls(), 2);
+}
+
 mod mutations;
