@@ -55,6 +55,19 @@ pub struct PlanLabels {
     pub stage: &'static str,
 }
 
+/// Labels: one security group in one region.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GroupLabels {
+    pub region: String,
+    pub group_id: String,
+}
+
+/// Labels: how a BreakGlassExtension finds its rules (`explicit` or `rejectedFlows`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModeLabels {
+    pub mode: &'static str,
+}
+
 /// Labels: one scan and a severity (`critical`, `high`, `medium`, `low`).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SeverityLabels {
@@ -68,6 +81,11 @@ type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 fn duration_histogram() -> Histogram {
     // 10 ms … ~82 s
     Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+fn apply_histogram() -> Histogram {
+    // 0.1 s … ~205 s
+    Histogram::new(exponential_buckets(0.1, 2.0, 12))
 }
 
 /// Every metric the operator exports, and the registry that encodes them.
@@ -88,8 +106,10 @@ pub struct Metrics {
     pub plan_addresses: Family<PlanLabels, Gauge>,
     /// Private sources REJECTed by the groups that no rule covers (diagnose).
     pub rejected_sources: Family<ResourceLabels, Gauge>,
-    /// Break-glass rules currently present in AWS.
-    pub breakglass_live_rules: Family<ResourceLabels, Gauge>,
+    /// Break-glass rules currently present in AWS, per group (as last described).
+    pub breakglass_live_rules: Family<GroupLabels, Gauge>,
+    /// Seconds from a BreakGlassExtension's creation to its rules being in AWS, per mode.
+    pub breakglass_apply_seconds: Histograms<ModeLabels>,
     /// Findings of the last organisation scan, per severity.
     pub scan_findings: Family<SeverityLabels, Gauge>,
 }
@@ -113,6 +133,7 @@ impl Metrics {
             plan_addresses: Family::default(),
             rejected_sources: Family::default(),
             breakglass_live_rules: Family::default(),
+            breakglass_apply_seconds: Family::new_with_constructor(apply_histogram),
             scan_findings: Family::default(),
             registry: Registry::default(),
         };
@@ -150,8 +171,13 @@ impl Metrics {
         );
         registry.register(
             "breakglass_live_rules",
-            "Break-glass rules present in AWS",
+            "Break-glass rules present in AWS, per group",
             m.breakglass_live_rules.clone(),
+        );
+        registry.register(
+            "breakglass_apply_seconds",
+            "Seconds from a BreakGlassExtension's creation to its rules in AWS",
+            m.breakglass_apply_seconds.clone(),
         );
         registry.register(
             "scan_findings",
@@ -207,7 +233,6 @@ impl Metrics {
             name: name.into(),
         };
         self.rejected_sources.remove(&resource);
-        self.breakglass_live_rules.remove(&resource);
         for stage in ["before", "after"] {
             self.plan_addresses.remove(&PlanLabels {
                 namespace: namespace.into(),
@@ -300,8 +325,15 @@ mod tests {
         metrics.rejected_sources.get_or_create(&resource).set(2);
         metrics
             .breakglass_live_rules
-            .get_or_create(&resource)
+            .get_or_create(&GroupLabels {
+                region: "af-south-1".into(),
+                group_id: "sg-12345678".into(),
+            })
             .set(1);
+        metrics
+            .breakglass_apply_seconds
+            .get_or_create(&ModeLabels { mode: "explicit" })
+            .observe(0.4);
         metrics
             .scan_findings
             .get_or_create(&SeverityLabels {
@@ -320,6 +352,7 @@ mod tests {
             "sgtightener_plan_addresses",
             "sgtightener_rejected_sources",
             "sgtightener_breakglass_live_rules",
+            "sgtightener_breakglass_apply_seconds",
             "sgtightener_scan_findings",
         ] {
             assert!(
@@ -366,10 +399,7 @@ mod tests {
             namespace: "ns".into(),
             name: "a".into(),
         };
-        metrics
-            .breakglass_live_rules
-            .get_or_create(&resource)
-            .set(3);
+        metrics.rejected_sources.get_or_create(&resource).set(3);
         metrics
             .plan_addresses
             .get_or_create(&PlanLabels {
@@ -380,7 +410,7 @@ mod tests {
             .set(64);
         assert!(metrics
             .encode()
-            .contains("sgtightener_breakglass_live_rules{namespace=\"ns\",name=\"a\"} 3"));
+            .contains("sgtightener_rejected_sources{namespace=\"ns\",name=\"a\"} 3"));
         metrics.forget_resource("ns", "a");
         let text = metrics.encode();
         assert!(!text.contains("name=\"a\""), "{text}");

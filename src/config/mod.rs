@@ -87,6 +87,8 @@ pub struct BreakGlassSettings {
     pub default_expires_after: GoDuration,
     /// The longest `expiresAfter` accepted.
     pub max_expires_after: GoDuration,
+    /// Where AWS's `ip-ranges.json` comes from, for `summariseAwsServices`.
+    pub aws_ip_ranges: IpRangesSource,
 }
 
 impl Default for BreakGlassSettings {
@@ -96,8 +98,21 @@ impl Default for BreakGlassSettings {
             allow_public: false,
             default_expires_after: GoDuration::hours(72),
             max_expires_after: GoDuration::hours(720),
+            aws_ip_ranges: IpRangesSource::default(),
         }
     }
+}
+
+/// `breakGlass.awsIpRanges:` — the `ip-ranges.json` document that maps public sources to AWS
+/// service prefixes. At most one of the two; with neither, public sources are not summarised.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct IpRangesSource {
+    /// `namespace/name` of a ConfigMap holding the document under the key `ip-ranges.json`.
+    pub config_map: String,
+    /// An `http://` or `https://` URL serving the document, e.g.
+    /// `https://ip-ranges.amazonaws.com/ip-ranges.json`.
+    pub url: String,
 }
 
 /// `orgScan:` — defaults for OrgRiskScan.

@@ -135,6 +135,16 @@ fn validation_names_the_field_and_the_value() {
             "\"0s\"",
         ),
         (
+            "breakGlass: {awsIpRanges: {configMap: ip-ranges}}",
+            "breakGlass.awsIpRanges.configMap",
+            "\"ip-ranges\"",
+        ),
+        (
+            "breakGlass: {awsIpRanges: {url: ftp://x/ip-ranges.json}}",
+            "breakGlass.awsIpRanges.url",
+            "\"ftp://x/ip-ranges.json\"",
+        ),
+        (
             "orgScan: {defaultRoleName: 'has space'}",
             "orgScan.defaultRoleName",
             "\"has space\"",

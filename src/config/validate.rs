@@ -170,6 +170,33 @@ fn break_glass(c: &ControllerConfig) -> Check {
             "must not exceed breakGlass.maxExpiresAfter ({})",
             bg.max_expires_after
         ),
+    )?;
+    ip_ranges(&bg.aws_ip_ranges)
+}
+
+fn ip_ranges(source: &super::IpRangesSource) -> Check {
+    let map = &source.config_map;
+    let named = map.split_once('/').is_some_and(|(namespace, name)| {
+        is_dns_subdomain(namespace) && !namespace.contains('.') && is_dns_subdomain(name)
+    });
+    ensure(
+        map.is_empty() || named,
+        "breakGlass.awsIpRanges.configMap",
+        map,
+        "must be empty or namespace/name of a ConfigMap",
+    )?;
+    let url = &source.url;
+    ensure(
+        url.is_empty() || url.starts_with("http://") || url.starts_with("https://"),
+        "breakGlass.awsIpRanges.url",
+        url,
+        "must be empty or an http:// or https:// URL",
+    )?;
+    ensure(
+        map.is_empty() || url.is_empty(),
+        "breakGlass.awsIpRanges",
+        (map, url),
+        "set configMap or url, not both",
     )
 }
 

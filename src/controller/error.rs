@@ -17,6 +17,9 @@ pub enum Error {
     /// The spec is wrong in a way only the controller can see (DESIGN I12).
     #[error("failed to validate spec: {0}")]
     InvalidSpec(String),
+    /// Break-glass auto-discovery found more groups than `autoDiscover.maxGroups`.
+    #[error("{0}")]
+    TooManyGroups(String),
     /// A Kubernetes API call failed.
     #[error("failed to {action}")]
     Kube {
@@ -66,6 +69,7 @@ impl Error {
             Error::Aws(aws) => aws.reason(),
             Error::Forbidden(_) => "Forbidden",
             Error::InvalidSpec(_) => "InvalidSpec",
+            Error::TooManyGroups(_) => "TooManyGroups",
             Error::Kube { .. } => "KubernetesApiError",
             Error::Plan(_) => "PlanFailed",
             Error::Serialize { .. } => "SerializationError",
@@ -78,9 +82,10 @@ impl Error {
             Error::Aws(aws) if aws.is_retryable() => Retry::Backoff,
             Error::Aws(AwsError::AccessDenied(_) | AwsError::LimitExceeded(_)) => Retry::Slowly,
             Error::Aws(_) => Retry::Backoff,
-            Error::Forbidden(_) | Error::InvalidSpec(_) | Error::Serialize { .. } => {
-                Retry::AwaitChange
-            }
+            Error::Forbidden(_)
+            | Error::InvalidSpec(_)
+            | Error::TooManyGroups(_)
+            | Error::Serialize { .. } => Retry::AwaitChange,
             Error::Kube { .. } => Retry::Backoff,
             Error::Plan(_) => Retry::Slowly,
         }

@@ -218,6 +218,14 @@ pub struct BreakGlassExtensionStatus {
     /// When the rules were first added (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_at: Option<String>,
+    /// The `.metadata.generation` whose rules were last added: a spec change adds only the
+    /// difference, once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_generation: Option<i64>,
+    /// When the extension released its rules at expiry or deletion (RFC 3339): with `Revoke`,
+    /// what no other live extension needed was revoked; either way it holds no rule any more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<String>,
     /// When the extension expires (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
@@ -233,6 +241,10 @@ pub struct BreakGlassExtensionStatus {
     /// Public sources summarised into AWS service prefixes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub aws_service_summaries: Vec<AwsServiceSummary>,
+    /// Public sources allowed one by one (`/32`), not summarised: `summariseAwsServices` is off,
+    /// no `ip-ranges.json` source is configured, or no service prefix holds them (up to 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub public_sources: Vec<String>,
 }
 
 /// The outcome for one group.
@@ -243,9 +255,21 @@ pub struct BreakGlassGroupStatus {
     pub group_id: String,
     /// What happened to the group.
     pub status: BreakGlassGroupState,
-    /// Rules this extension added, as rule strings (`tcp:443 10.4.0.0/16`).
+    /// Rules this extension added, as rule strings (`tcp:443 10.4.0.0/16`): absent before it,
+    /// its references until it expires or is deleted.
     #[serde(default)]
     pub added: Vec<String>,
+    /// Rules another extension added that this one needs too (it found them present): its
+    /// references as well, so they stay while it is live.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shared: Vec<String>,
+    /// Rules being added right now (written before the AWS call, cleared after it), so a crash
+    /// in between never loses which rules this extension added.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<String>,
+    /// Rules this extension revoked (a narrowed spec, expiry or deletion with `Revoke`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revoked: Vec<String>,
     /// Rules the group had before (AWS counting).
     #[serde(default)]
     pub existing_rules: u32,

@@ -15,7 +15,10 @@ pub mod orgscan;
 pub mod tightening;
 pub mod validation;
 
-pub use breakglass::{BreakGlassExtension, BreakGlassExtensionSpec, BreakGlassExtensionStatus};
+pub use breakglass::{
+    BreakGlassExtension, BreakGlassExtensionSpec, BreakGlassExtensionStatus, BreakGlassGroupState,
+    BreakGlassGroupStatus, BreakGlassPhase,
+};
 pub use common::*;
 pub use compaction::{
     SecurityGroupCompaction, SecurityGroupCompactionSpec, SecurityGroupCompactionStatus,

@@ -83,6 +83,12 @@ pub mod reasons {
     pub const BREAK_GLASS_EXPIRED: &str = "BreakGlassExpired";
     /// A tightening plan covers the extension's traffic.
     pub const SUPERSEDED: &str = "Superseded";
+    /// No applied tightening revoked a rule the extension added.
+    pub const NOT_SUPERSEDED: &str = "NotSuperseded";
+    /// A break-glass extension has not reached its expiry.
+    pub const NOT_EXPIRED: &str = "NotExpired";
+    /// Auto-discovery found more groups than allowed; nothing was changed in AWS.
+    pub const TOO_MANY_GROUPS: &str = "TooManyGroups";
     /// An org scan finished.
     pub const SCAN_COMPLETE: &str = "ScanComplete";
     /// An org scan could not reach some accounts or regions.
