@@ -38,6 +38,12 @@ pub trait Reconciler:
         self: Arc<Self>,
         ctx: Arc<Context>,
     ) -> impl Future<Output = Result<Action, Error>> + Send;
+
+    /// Adds watches on other kinds whose changes should reconcile objects of this kind
+    /// (`Controller::watches`); none by default.
+    fn related(controller: Controller<Self>, _ctx: &Context) -> Controller<Self> {
+        controller
+    }
 }
 
 /// A controller built for one kind, ready to run.
@@ -70,9 +76,8 @@ pub fn controller<K: Reconciler>(
     ctx.metrics.register_kind(&kind);
     let api = Api::<K>::all(ctx.client.clone());
     let config = controller::Config::default().concurrency(ctx.config.reconcile.concurrency);
-    let controller = Controller::new(api, watcher::Config::default())
-        .with_config(config)
-        .graceful_shutdown_on(shutdown);
+    let controller = Controller::new(api, watcher::Config::default()).with_config(config);
+    let controller = K::related(controller, &ctx).graceful_shutdown_on(shutdown);
     let store = controller.store();
     let log_kind = kind.clone();
     let run = controller

@@ -7,7 +7,7 @@ use super::spec;
 use crate::aws::{AwsPorts, EvidenceRequest, GroupSelector, SecurityGroups, Target};
 use crate::config::ControllerConfig;
 use crate::controller::Error;
-use crate::crd::SecurityGroupTightening;
+use crate::crd::{AwsTarget, SecurityGroupTightening};
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
 use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
@@ -23,16 +23,20 @@ pub async fn target(
     config: &ControllerConfig,
     aws: &dyn AwsPorts,
 ) -> Result<Target, Error> {
-    let region = object.spec.target.region.clone();
     let namespace = object.namespace().unwrap_or_default();
-    let explicit = object.spec.target.role_arn.as_deref();
-    let (account, partition) = match object
-        .spec
-        .target
-        .account_id
-        .as_deref()
-        .filter(|a| !a.is_empty())
-    {
+    resolve_target(&namespace, &object.spec.target, config, aws).await
+}
+
+/// [`target`] for any kind's `region`/`accountId`/`roleArn` in `namespace`.
+pub async fn resolve_target(
+    namespace: &str,
+    wanted: &AwsTarget,
+    config: &ControllerConfig,
+    aws: &dyn AwsPorts,
+) -> Result<Target, Error> {
+    let region = wanted.region.clone();
+    let explicit = wanted.role_arn.as_deref();
+    let (account, partition) = match wanted.account_id.as_deref().filter(|a| !a.is_empty()) {
         Some(account) => (account.to_owned(), spec::partition_of(&region).to_owned()),
         None => {
             let identity = aws.identity(&Target::region(region.clone())).await;
@@ -40,7 +44,7 @@ pub async fn target(
             (me.account, me.partition)
         }
     };
-    let role = config.resolve_role(&namespace, &account, explicit, &partition)?;
+    let role = config.resolve_role(namespace, &account, explicit, &partition)?;
     Ok(Target {
         region,
         role_arn: role,
