@@ -24,6 +24,9 @@ pub enum CliError {
     /// Writing the result failed.
     #[error("failed to write output: {0}")]
     Write(#[from] std::io::Error),
+    /// An operation on AWS or the file system failed (not bad input): the message says what.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl CliError {
@@ -35,7 +38,7 @@ impl CliError {
     /// The process exit status for this error: 2 for bad input, 1 for output failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Write(_) => 1,
+            CliError::Write(_) | CliError::Failed(_) => 1,
             _ => 2,
         }
     }

@@ -1,6 +1,7 @@
-//! CLI layer: offline commands that run the domain on local files (DESIGN §9). Each command lives
-//! in its own file, reads real AWS CLI JSON or flow-log text, and prints JSON on stdout. Bad input
-//! is a [`CliError`]: one line naming the file and the value, exit status 2.
+//! CLI layer: offline commands that run the domain on local files (DESIGN §9), and `extend`, the
+//! break-glass path for when the cluster is down (it calls AWS itself). Each command lives in its
+//! own file, reads real AWS CLI JSON or flow-log text, and prints JSON on stdout. Bad input is a
+//! [`CliError`]: one line naming the file or flag and the value, exit status 2.
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ pub mod classify;
 pub mod collapse;
 pub mod compact;
 pub mod error;
+pub mod extend;
 pub mod input;
 pub mod plan;
 
@@ -40,6 +42,8 @@ pub enum Command {
     Classify(classify::ClassifyArgs),
     /// Build a compaction plan that merges near-adjacent CIDRs to save rules.
     Compact(compact::CompactArgs),
+    /// Break-glass without the cluster: add ingress rules now (with --yes), or revoke a manifest's.
+    Extend(extend::ExtendArgs),
 }
 
 /// Arguments of `sg-tightener run`.
@@ -61,6 +65,7 @@ pub fn run_offline(command: Command) -> Result<(), CliError> {
         Command::Plan(args) => plan::run(args),
         Command::Classify(args) => classify::run(args),
         Command::Compact(args) => compact::run(args),
+        Command::Extend(args) => extend::run(args),
         Command::Run(_) | Command::Crds => unreachable!("operator commands are dispatched by main"),
     }
 }
