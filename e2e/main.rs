@@ -4,6 +4,11 @@
 mod support;
 
 mod aws;
+mod breakglass;
+mod breakglass_cli;
+mod breakglass_flows;
+mod breakglass_invalid;
+mod breakglass_refcount;
 mod chart;
 mod crds;
 mod operator;

@@ -6,6 +6,7 @@
 
 pub mod aws;
 pub mod binary;
+pub mod breakglass;
 pub mod cluster;
 pub mod env;
 pub mod estate;

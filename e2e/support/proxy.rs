@@ -1,7 +1,7 @@
 //! e2e: a fault-injecting HTTP proxy on 127.0.0.1 in front of moto. Every request is forwarded,
 //! except those of one EC2 query action (`Action=…` in the form body), which are held — never
 //! forwarded, never answered — until the client closes the connection (e.g. it was killed). The
-//! actions seen are recorded in order.
+//! actions and form bodies seen are recorded in order.
 
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -14,6 +14,8 @@ pub struct FaultProxy {
     pub url: String,
     /// The `Action` of every request, in arrival order (`-` when the body has none).
     pub actions: Arc<Mutex<Vec<String>>>,
+    /// The form body of every request, URL-decoded, in arrival order.
+    pub forms: Arc<Mutex<Vec<String>>>,
     held: Arc<Notify>,
 }
 
@@ -29,18 +31,30 @@ impl FaultProxy {
             .expect("bind the proxy");
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
         let actions = Arc::new(Mutex::new(Vec::new()));
+        let forms = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::new(Notify::new());
         let (seen, notify, hold) = (actions.clone(), held.clone(), format!("Action={hold}&"));
+        let bodies = forms.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (seen, notify, hold, upstream) =
                     (seen.clone(), notify.clone(), hold.clone(), upstream.clone());
+                let bodies = bodies.clone();
                 tokio::spawn(async move {
-                    let _ = serve(client, &upstream, &hold, &seen, &notify).await;
+                    let record = Record {
+                        actions: &seen,
+                        forms: &bodies,
+                    };
+                    let _ = serve(client, &upstream, &hold, record, &notify).await;
                 });
             }
         });
-        FaultProxy { url, actions, held }
+        FaultProxy {
+            url,
+            actions,
+            forms,
+            held,
+        }
     }
 
     /// Waits until a request of the held action has arrived (and is being held).
@@ -52,13 +66,50 @@ impl FaultProxy {
     pub fn actions(&self) -> Vec<String> {
         self.actions.lock().expect("actions").clone()
     }
+
+    /// The requests (URL-decoded form bodies) that mention `text`, e.g. an account id or a
+    /// group id: the calls made on behalf of one test's resources.
+    pub fn requests_mentioning(&self, text: &str) -> Vec<String> {
+        let forms = self.forms.lock().expect("forms");
+        forms.iter().filter(|f| f.contains(text)).cloned().collect()
+    }
+}
+
+/// Where `serve` records what it saw.
+struct Record<'a> {
+    actions: &'a Mutex<Vec<String>>,
+    forms: &'a Mutex<Vec<String>>,
+}
+
+/// `%3A` → `:` and `+` → ` `: enough to search form bodies for ARNs and ids.
+fn url_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 async fn serve(
     mut client: TcpStream,
     upstream: &str,
     hold: &str,
-    seen: &Mutex<Vec<String>>,
+    record: Record<'_>,
     held: &Notify,
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut client).await?;
@@ -68,7 +119,8 @@ async fn serve(
         .find_map(|kv| kv.strip_prefix("Action="))
         .unwrap_or("-")
         .to_owned();
-    seen.lock().expect("actions").push(action);
+    record.actions.lock().expect("actions").push(action);
+    record.forms.lock().expect("forms").push(url_decode(&form));
     if form.contains(hold) {
         held.notify_one();
         // Held: nothing is forwarded; wait for the client to go away.
