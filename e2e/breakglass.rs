@@ -3,11 +3,9 @@
 //! budget skipped while the other proceeds, deletion with `Revoke` removing exactly what it added,
 //! and creation → rules in AWS measured over 20 extensions (DESIGN §6.2, issue 7).
 
-use crate::support::breakglass::{
-    group_status, wait_condition, wait_phase, World, PREFIX, TIMEOUT,
-};
+use crate::support::breakglass::{group_status, wait_phase, World, PREFIX, TIMEOUT};
 use crate::support::cluster::wait_until_gone;
-use crate::support::estate::tcp;
+use crate::support::tightening::wait_condition;
 use kube::api::DeleteParams;
 use std::time::{Duration, Instant};
 
@@ -49,14 +47,7 @@ async fn a_group_at_its_budget_is_skipped_and_the_other_gets_its_rules() {
     let [a, b] = w.groups.clone();
     let cidrs: Vec<String> = (0..59).map(|i| format!("10.60.{i}.0/24")).collect();
     let ranges: Vec<(&str, &str)> = cidrs.iter().map(|c| (c.as_str(), "existing")).collect();
-    w.account
-        .ec2()
-        .authorize_security_group_ingress()
-        .group_id(&b)
-        .ip_permissions(tcp(5432, &ranges))
-        .send()
-        .await
-        .expect("59 rules");
+    w.authorise(&b, 5432, &ranges).await;
     let _operator = w.s.operator().await;
     let yaml = w.explicit(
         "inc-2",
@@ -87,14 +78,8 @@ async fn a_group_at_its_budget_is_skipped_and_the_other_gets_its_rules() {
 async fn deletion_with_revoke_removes_exactly_what_it_added() {
     let w = World::new("bge-delete").await;
     let [a, b] = w.groups.clone();
-    w.account
-        .ec2()
-        .authorize_security_group_ingress()
-        .group_id(&a)
-        .ip_permissions(tcp(443, &[("10.5.0.0/16", "there before")]))
-        .send()
-        .await
-        .expect("a rule before the extension");
+    w.authorise(&a, 443, &[("10.5.0.0/16", "there before")])
+        .await;
     let with_old = w.described(&a).await;
     let _operator = w.s.operator().await;
     let extra = "  deletionPolicy: Revoke\n";

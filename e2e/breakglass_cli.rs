@@ -6,7 +6,6 @@
 use crate::support::binary::operator_binary;
 use crate::support::breakglass::{World, PREFIX};
 use crate::support::env;
-use crate::support::estate::tcp;
 use crate::support::tools::ToolOutput;
 use serde_json::Value;
 use sg_tightener::config::ControllerConfig;
@@ -51,14 +50,8 @@ fn json(output: &ToolOutput) -> Value {
 async fn extend_adds_with_yes_only_writes_a_manifest_and_revokes_exactly_that() {
     let w = World::new("bge-cli").await;
     let [a, b] = w.groups.clone();
-    w.account
-        .ec2()
-        .authorize_security_group_ingress()
-        .group_id(&a)
-        .ip_permissions(tcp(443, &[("10.5.0.0/16", "there before")]))
-        .send()
-        .await
-        .expect("a rule before");
+    w.authorise(&a, 443, &[("10.5.0.0/16", "there before")])
+        .await;
     let before = w.described(&a).await;
     let dir = env().scratch_dir(&crate::support::names::unique_name("extend"));
     let groups = format!("{a},{b}");

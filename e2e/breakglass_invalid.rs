@@ -2,9 +2,10 @@
 //! schema and CEL can see; a CIDR broader than the configuration's `broadestPrefix` is
 //! `Ready=False, reason=InvalidSpec`, with not one AWS request on its behalf.
 
-use crate::support::breakglass::{wait_condition, World};
+use crate::support::breakglass::World;
 use crate::support::env;
 use crate::support::proxy::FaultProxy;
+use crate::support::tightening::wait_condition;
 
 #[tokio::test]
 async fn malformed_extensions_are_refused_by_the_api_server() {

@@ -4,7 +4,6 @@
 //! changes nothing, since the record lives in the extensions' statuses.
 
 use crate::support::breakglass::{group_status, wait_phase, World};
-use crate::support::estate::tcp;
 use crate::support::tightening::patch_spec;
 use serde_json::json;
 
@@ -15,14 +14,8 @@ const BEFORE: &str = "tcp:443 10.9.0.0/16";
 async fn a_shared_rule_outlives_the_first_expiry_and_goes_with_the_last_even_across_a_restart() {
     let w = World::new("bge-refcount").await;
     let a = w.groups[0].clone();
-    w.account
-        .ec2()
-        .authorize_security_group_ingress()
-        .group_id(&a)
-        .ip_permissions(tcp(443, &[("10.9.0.0/16", "office, before any extension")]))
-        .send()
-        .await
-        .expect("a rule before any extension");
+    w.authorise(&a, 443, &[("10.9.0.0/16", "office, before any extension")])
+        .await;
     let mut operator = w.s.operator().await;
     let extra = "  onExpiry: Revoke\n  expiresAfter: 1h\n";
     let first_yaml = w.explicit(

@@ -3,8 +3,8 @@
 //! rules (with descriptions) through the AWS SDK.
 
 use super::cluster::wait_for_within;
-use super::estate::{rules, rules_with_descriptions};
-use super::{condition, env, to_json, Scenario, TestAccount};
+use super::estate::{rules, rules_with_descriptions, tcp};
+use super::{env, to_json, Scenario, TestAccount};
 use kube::api::{Api, DynamicObject};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -78,6 +78,18 @@ impl World {
         self.s.api_for(&created).await
     }
 
+    /// Adds rules on `port` to `group` behind the operator's back (rules "from before").
+    pub async fn authorise(&self, group: &str, port: i32, cidrs: &[(&str, &str)]) {
+        self.account
+            .ec2()
+            .authorize_security_group_ingress()
+            .group_id(group)
+            .ip_permissions(tcp(port, cidrs))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("authorise {cidrs:?} on {group}: {e:?}"));
+    }
+
     /// A group's rules as rule strings.
     pub async fn rules(&self, group: &str) -> BTreeSet<String> {
         rules(&self.account, group).await
@@ -110,26 +122,6 @@ pub async fn wait_phase(api: &Api<DynamicObject>, name: &str, phase: &str) -> Va
         j["status"]["phase"] == phase
     })
     .await
-}
-
-/// Waits until condition `type_` has `status` (and `reason`, unless empty).
-pub async fn wait_condition(
-    api: &Api<DynamicObject>,
-    name: &str,
-    type_: &str,
-    status: &str,
-    reason: &str,
-) -> Value {
-    let what = format!("{type_}={status} {reason}");
-    let seen = wait_for_within(api, name, &what, TIMEOUT, |o| {
-        let j = to_json(o);
-        j["status"]["observedGeneration"] == j["metadata"]["generation"]
-            && condition(o, type_).is_some_and(|c| {
-                c["status"] == status && (reason.is_empty() || c["reason"] == reason)
-            })
-    })
-    .await;
-    to_json(&seen)
 }
 
 /// `status.groups[]` entry of `group`.

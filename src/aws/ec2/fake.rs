@@ -122,6 +122,26 @@ impl FakeSecurityGroups {
     }
 }
 
+impl FakeSecurityGroups {
+    /// A DescribeNetworkInterfaces call answering the interfaces that match `wanted`.
+    fn interfaces_where(
+        &self,
+        wanted: impl Fn(&NetworkInterface) -> bool,
+    ) -> Result<Vec<NetworkInterface>, AwsError> {
+        let state = self.begin(Call {
+            operation: Operation::DescribeNetworkInterfaces,
+            group_id: None,
+            permissions: Vec::new(),
+        })?;
+        Ok(state
+            .interfaces
+            .iter()
+            .filter(|e| wanted(e))
+            .cloned()
+            .collect())
+    }
+}
+
 /// One permission per source, each keeping its description.
 pub fn split_sources(p: &IpPermission) -> Vec<IpPermission> {
     let base = IpPermission {
@@ -253,34 +273,21 @@ impl SecurityGroups for FakeSecurityGroups {
         &self,
         group_ids: &[String],
     ) -> Result<Vec<NetworkInterface>, AwsError> {
-        let state = self.begin(Call {
-            operation: Operation::DescribeNetworkInterfaces,
-            group_id: None,
-            permissions: Vec::new(),
-        })?;
-        let attached =
-            |eni: &&NetworkInterface| eni.groups.iter().any(|g| group_ids.contains(&g.group_id));
-        Ok(state.interfaces.iter().filter(attached).cloned().collect())
+        self.interfaces_where(|eni| eni.groups.iter().any(|g| group_ids.contains(&g.group_id)))
     }
 
     async fn describe_interfaces_by_address(
         &self,
         addresses: &[String],
     ) -> Result<Vec<NetworkInterface>, AwsError> {
-        let state = self.begin(Call {
-            operation: Operation::DescribeNetworkInterfaces,
-            group_id: None,
-            permissions: Vec::new(),
-        })?;
-        let owns = |eni: &&NetworkInterface| {
+        self.interfaces_where(|eni| {
             let primary = eni.private_ip_address.iter();
             let secondary = eni
                 .private_ip_addresses
                 .iter()
                 .map(|p| &p.private_ip_address);
             primary.chain(secondary).any(|a| addresses.contains(a))
-        };
-        Ok(state.interfaces.iter().filter(owns).cloned().collect())
+        })
     }
 
     async fn authorise_ingress(

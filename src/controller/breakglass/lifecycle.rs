@@ -235,12 +235,7 @@ pub async fn refresh_gauges(
     deps: &Deps<'_>,
     target: &Target,
 ) -> Result<(), Error> {
-    let ids: Vec<String> = report
-        .status
-        .groups
-        .iter()
-        .map(|g| g.group_id.clone())
-        .collect();
+    let ids = report.group_ids();
     let sg = deps.aws.security_groups(target).await;
     for group in observe::groups(sg.as_ref(), &ids).await?.values() {
         set_gauge(deps, target, group, 0);

@@ -118,12 +118,7 @@ pub async fn release_all(
         let settings = &deps.config.break_glass;
         let others = observe::holders(&all, report.object, deps.now, settings);
         let changes = deps.store.tightening_changes().await?;
-        let ids: Vec<String> = report
-            .status
-            .groups
-            .iter()
-            .map(|g| g.group_id.clone())
-            .collect();
+        let ids = report.group_ids();
         let live = observe::groups(sg.as_ref(), &ids).await?;
         let none = Holders::new();
         for id in &ids {

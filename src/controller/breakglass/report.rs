@@ -101,6 +101,15 @@ impl<'a> Report<'a> {
         self.status.groups.iter().find(|g| g.group_id == group_id)
     }
 
+    /// The groups the record has an entry for.
+    pub fn group_ids(&self) -> Vec<String> {
+        self.status
+            .groups
+            .iter()
+            .map(|g| g.group_id.clone())
+            .collect()
+    }
+
     /// Replaces (or adds) the status entry of one group, keeping the list sorted by group id.
     pub fn put_group(&mut self, entry: BreakGlassGroupStatus) {
         self.status.groups.retain(|g| g.group_id != entry.group_id);
@@ -108,23 +117,18 @@ impl<'a> Report<'a> {
         self.status
             .groups
             .sort_by(|a, b| a.group_id.cmp(&b.group_id));
-        self.status.rules_added = self
-            .status
-            .groups
-            .iter()
-            .map(|g| g.added.len() as u32)
-            .sum();
+        self.count_rules();
     }
 
     /// Drops the status entry of one group.
     pub fn remove_group(&mut self, group_id: &str) {
         self.status.groups.retain(|g| g.group_id != group_id);
-        self.status.rules_added = self
-            .status
-            .groups
-            .iter()
-            .map(|g| g.added.len() as u32)
-            .sum();
+        self.count_rules();
+    }
+
+    fn count_rules(&mut self) {
+        let added = self.status.groups.iter().map(|g| g.added.len() as u32);
+        self.status.rules_added = added.sum();
     }
 
     /// Writes the status now (write-ahead, and before the reference-count lock is released).

@@ -268,7 +268,9 @@ async fn describe_network_interfaces_filters_by_group_and_converts() {
 
 #[tokio::test]
 async fn interfaces_are_found_by_any_private_address_two_hundred_at_a_time() {
-    let addresses: Vec<String> = (0..250).map(|i| format!("10.0.{}.{}", i / 200, i % 200)).collect();
+    let addresses: Vec<String> = (0..250)
+        .map(|i| format!("10.0.{}.{}", i / 200, i % 200))
+        .collect();
     let rule = mock!(Client::describe_network_interfaces)
         .match_requests(|req| {
             filter_values(req.filters(), "addresses.private-ip-address")

@@ -1,30 +1,8 @@
 //! Domain layer (pure): tests for break-glass flow shaping and group discovery.
 
 use super::*;
-use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, PrivateIpAddress};
+use crate::domain::snapshot::NetworkInterface;
 use std::net::Ipv4Addr;
-
-fn eni(addresses: &[&str], groups: &[&str]) -> NetworkInterface {
-    NetworkInterface {
-        network_interface_id: format!("eni-{}", addresses[0]),
-        private_ip_address: Some(addresses[0].to_string()),
-        private_ip_addresses: addresses
-            .iter()
-            .map(|a| PrivateIpAddress {
-                private_ip_address: a.to_string(),
-                primary: false,
-            })
-            .collect(),
-        groups: groups
-            .iter()
-            .map(|g| GroupIdentifier {
-                group_id: g.to_string(),
-                group_name: None,
-            })
-            .collect(),
-        ..Default::default()
-    }
-}
 
 fn partition(flows: &[Flow], interfaces: &[NetworkInterface]) -> Vec<(String, Vec<String>)> {
     let refs: Vec<&Flow> = flows.iter().collect();

@@ -2,7 +2,9 @@
 
 use super::*;
 use crate::domain::evidence::Flow;
-use crate::domain::snapshot::{IpPermission, IpRange};
+use crate::domain::snapshot::{
+    GroupIdentifier, IpPermission, IpRange, NetworkInterface, PrivateIpAddress,
+};
 use ipnet::Ipv4Net;
 
 mod aws;
@@ -24,6 +26,29 @@ pub(super) fn flow(source: &str, destination: &str, protocol: u8, port: u16) -> 
         protocol,
         port,
         records: 1,
+    }
+}
+
+/// An ENI owning `addresses` (the first one primary) with `groups` attached.
+pub(super) fn eni(addresses: &[&str], groups: &[&str]) -> NetworkInterface {
+    NetworkInterface {
+        network_interface_id: format!("eni-{}", addresses[0]),
+        private_ip_address: Some(addresses[0].to_string()),
+        private_ip_addresses: addresses
+            .iter()
+            .map(|a| PrivateIpAddress {
+                private_ip_address: a.to_string(),
+                primary: false,
+            })
+            .collect(),
+        groups: groups
+            .iter()
+            .map(|g| GroupIdentifier {
+                group_id: g.to_string(),
+                group_name: None,
+            })
+            .collect(),
+        ..Default::default()
     }
 }
 

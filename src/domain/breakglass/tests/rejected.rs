@@ -2,24 +2,8 @@
 
 use super::*;
 use crate::domain::cidr::rfc1918_home;
-use crate::domain::snapshot::{GroupIdentifier, NetworkInterface};
 use proptest::prelude::*;
 use std::net::Ipv4Addr;
-
-fn eni(address: &str, groups: &[&str]) -> NetworkInterface {
-    NetworkInterface {
-        network_interface_id: format!("eni-{address}"),
-        private_ip_address: Some(address.into()),
-        groups: groups
-            .iter()
-            .map(|g| GroupIdentifier {
-                group_id: g.to_string(),
-                group_name: None,
-            })
-            .collect(),
-        ..NetworkInterface::default()
-    }
-}
 
 #[test]
 fn rejected_flows_become_rules_only_on_the_groups_of_the_enis_that_rejected_them() {
@@ -31,8 +15,8 @@ fn rejected_flows_become_rules_only_on_the_groups_of_the_enis_that_rejected_them
         flow("8.8.8.8", "10.100.1.10", 6, 443),
     ];
     let index = DestinationIndex::from_interfaces(&[
-        eni("10.100.1.10", &["sg-aaaaaaaa"]),
-        eni("10.100.1.20", &["sg-bbbbbbbb", "sg-cccccccc"]),
+        eni(&["10.100.1.10"], &["sg-aaaaaaaa"]),
+        eni(&["10.100.1.20"], &["sg-bbbbbbbb", "sg-cccccccc"]),
     ]);
     let attributed = attribute(&flows, &FlowFilter::default(), &index);
     assert_eq!(
