@@ -159,3 +159,115 @@ impl Fetch for HttpFetch {
             .map_err(|_| "timed out after 30 s".to_owned())?
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::controller::breakglass::store::MemoryStore;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Serves `document(token)` and counts the fetches.
+    struct Counting {
+        token: std::sync::Mutex<&'static str>,
+        fetches: AtomicUsize,
+    }
+
+    fn document(token: &str) -> String {
+        format!(
+            r#"{{"syncToken": "{token}", "prefixes": [{{"ip_prefix": "3.5.140.0/22", "region": "af-south-1", "service": "S3"}}]}}"#
+        )
+    }
+
+    #[async_trait::async_trait]
+    impl Fetch for Counting {
+        async fn get(&self, _url: &str) -> Result<String, String> {
+            self.fetches.fetch_add(1, Ordering::SeqCst);
+            Ok(document(&self.token.lock().unwrap()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_url_is_fetched_again_only_after_an_hour_and_parsed_once_per_sync_token() {
+        let cache = RangesCache::default();
+        let store = MemoryStore::default();
+        let fetch = Counting {
+            token: std::sync::Mutex::new("1"),
+            fetches: AtomicUsize::new(0),
+        };
+        let source = IpRangesSource {
+            config_map: String::new(),
+            url: "https://ip-ranges.example/ip-ranges.json".into(),
+        };
+        let t0 = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let first = cache
+            .ranges(&source, &store, &fetch, t0)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.len(), 1);
+        let minute = t0 + jiff::SignedDuration::from_secs(60);
+        let again = cache
+            .ranges(&source, &store, &fetch, minute)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(
+            fetch.fetches.load(Ordering::SeqCst),
+            1,
+            "cached for an hour"
+        );
+        let later = t0 + jiff::SignedDuration::from_hours(2);
+        let same = cache
+            .ranges(&source, &store, &fetch, later)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(fetch.fetches.load(Ordering::SeqCst), 2);
+        assert!(
+            Arc::ptr_eq(&first, &same),
+            "same syncToken: not parsed again"
+        );
+        *fetch.token.lock().unwrap() = "2";
+        let much_later = t0 + jiff::SignedDuration::from_hours(4);
+        let new = cache
+            .ranges(&source, &store, &fetch, much_later)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!Arc::ptr_eq(&first, &new), "a new syncToken is parsed");
+    }
+
+    #[tokio::test]
+    async fn no_source_gives_none_and_a_broken_config_map_says_why() {
+        let cache = RangesCache::default();
+        let store = MemoryStore::default();
+        let fetch = Counting {
+            token: std::sync::Mutex::new("1"),
+            fetches: AtomicUsize::new(0),
+        };
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        let none = IpRangesSource::default();
+        assert!(cache
+            .ranges(&none, &store, &fetch, now)
+            .await
+            .unwrap()
+            .is_none());
+        let map = IpRangesSource {
+            config_map: "sg-tightener/ip-ranges".into(),
+            url: String::new(),
+        };
+        let missing = cache.ranges(&map, &store, &fetch, now).await.unwrap_err();
+        assert!(missing.contains("no key ip-ranges.json"), "{missing}");
+        store.config_maps.lock().unwrap().insert(
+            "sg-tightener/ip-ranges/ip-ranges.json".into(),
+            "not json".into(),
+        );
+        let broken = cache.ranges(&map, &store, &fetch, now).await.unwrap_err();
+        assert!(
+            broken.contains("ConfigMap sg-tightener/ip-ranges"),
+            "{broken}"
+        );
+        assert_eq!(fetch.fetches.load(Ordering::SeqCst), 0);
+    }
+}
