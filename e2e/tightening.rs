@@ -7,7 +7,7 @@ use crate::support::flowlogs::SOURCES;
 use crate::support::tightening::{
     parse_rule, patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World,
 };
-use crate::support::to_json;
+use crate::support::{condition, to_json};
 use ipnet::{IpNet, Ipv4Net};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -71,6 +71,12 @@ async fn the_plan_appears_in_status_and_changes_nothing_in_aws() {
     timing("resource created → plan in status", created);
     let status = &to_json(&planned)["status"];
     assert_eq!(status["phase"], "AwaitingApproval", "{status:#}");
+    let ready = condition(&planned, "Ready").expect("a Ready condition");
+    assert_eq!(
+        (&ready["status"], &ready["reason"]),
+        (&json!("True"), &json!("AwaitingApproval")),
+        "a plan awaiting approval is Ready: the controller did all the spec asks ({status:#})"
+    );
     check_plan(&plan(&planned), &group);
     assert_eq!(
         estate::rules_with_descriptions(&w.account, &group).await,

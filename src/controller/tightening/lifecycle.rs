@@ -150,7 +150,9 @@ fn awaiting(report: &mut Report<'_>) -> Action {
         short_hash(&plan_hash(report)),
         approve(report)
     );
-    report.waiting(reasons::AWAITING_APPROVAL, &message);
+    // Ready: the controller has done all the spec asks; the phase, Argo CD's Suspended health and
+    // the gauge sgtightener_plans_awaiting_approval show that a person's approval is next.
+    report.ready(reasons::AWAITING_APPROVAL, &message);
     Action::requeue(APPROVAL_RECHECK)
 }
 

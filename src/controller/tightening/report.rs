@@ -7,7 +7,7 @@ use crate::controller::Error;
 use crate::crd::{PlanPhase, SecurityGroupTightening, SecurityGroupTighteningStatus};
 use crate::domain::conditions::{
     find, mark_ready, mark_reconciling, mark_stalled, only_timestamps_differ, remove_condition,
-    set_condition, types, Desired, Status, TIMESTAMP_KEYS,
+    set_condition, Desired, Status, TIMESTAMP_KEYS,
 };
 use kube::ResourceExt;
 
@@ -89,13 +89,6 @@ impl<'a> Report<'a> {
     pub fn stalled(&mut self, reason: &str, message: &str) {
         let (g, now) = (self.generation(), self.now);
         mark_stalled(&mut self.status.conditions, reason, message, g, now);
-    }
-
-    /// `Ready=False` while waiting for a person, neither reconciling nor stalled.
-    pub fn waiting(&mut self, reason: &str, message: &str) {
-        self.condition(types::READY, Status::False, reason, message);
-        self.remove(types::RECONCILING);
-        self.remove(types::STALLED);
     }
 
     /// Sets the phase.
