@@ -31,6 +31,9 @@ pub struct ControllerConfig {
     pub reconcile: ReconcileSettings,
     /// Whether only one replica acts at a time.
     pub leader_election: LeaderElectionSettings,
+    /// The namespaces whose resources this operator watches; empty = every namespace. The Helm
+    /// chart then grants access through Roles in these namespaces only.
+    pub watch_namespaces: Vec<String>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served (beyond DESIGN §7).
     pub http: HttpSettings,
 }
@@ -44,6 +47,7 @@ impl Default for ControllerConfig {
             org_scan: OrgScanSettings::default(),
             reconcile: ReconcileSettings::default(),
             leader_election: LeaderElectionSettings::default(),
+            watch_namespaces: Vec::new(),
             http: HttpSettings::default(),
         }
     }

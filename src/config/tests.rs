@@ -27,6 +27,7 @@ breakGlass: {broadestPrefix: 20, allowPublic: true, defaultExpiresAfter: 4h, max
 orgScan: {defaultRoleName: AuditRole}
 reconcile: {concurrency: 8}
 leaderElection: {enabled: false, leaseName: sgt-leader, namespace: ops, leaseDuration: 30s}
+watchNamespaces: [payments, team-a]
 http: {address: "127.0.0.1:9090"}
 "#;
 
@@ -54,6 +55,7 @@ fn an_absent_or_empty_file_gives_the_documented_defaults() {
     assert_eq!(config.reconcile.concurrency, 4);
     assert!(config.leader_election.enabled);
     assert_eq!(config.leader_election.lease_name, "sg-tightener");
+    assert!(config.watch_namespaces.is_empty(), "every namespace");
 }
 
 #[test]
@@ -72,6 +74,7 @@ fn every_section_is_read_from_yaml() {
     assert_eq!(config.reconcile.concurrency, 8);
     assert!(!config.leader_election.enabled);
     assert_eq!(config.leader_election.namespace, "ops");
+    assert_eq!(config.watch_namespaces, ["payments", "team-a"]);
     assert_eq!(config.http.address, "127.0.0.1:9090");
 }
 
@@ -159,6 +162,16 @@ fn validation_names_the_field_and_the_value() {
             "leaderElection: {leaseDuration: 1s}",
             "leaderElection.leaseDuration",
             "\"1s\"",
+        ),
+        (
+            "watchNamespaces: [payments, Team-A]",
+            "watchNamespaces[1]",
+            "\"Team-A\"",
+        ),
+        (
+            "watchNamespaces: [payments, payments]",
+            "watchNamespaces[1]",
+            "\"payments\"",
         ),
         (
             "http: {address: 'localhost'}",

@@ -45,6 +45,7 @@ pub(super) fn config(c: &ControllerConfig) -> Check {
         "must be between 1 and 64",
     )?;
     leader_election(c)?;
+    watch_namespaces(c)?;
     let address = &c.http.address;
     ensure(
         address.parse::<SocketAddr>().is_ok(),
@@ -220,6 +221,29 @@ fn leader_election(c: &ControllerConfig) -> Check {
         le.lease_duration.to_string(),
         "must be at least 3s",
     )
+}
+
+fn watch_namespaces(c: &ControllerConfig) -> Check {
+    for (i, namespace) in c.watch_namespaces.iter().enumerate() {
+        ensure(
+            is_namespace_name(namespace),
+            format!("watchNamespaces[{i}]"),
+            namespace,
+            "must be a namespace name (1-63 lowercase letters, digits and -)",
+        )?;
+        let repeated = c.watch_namespaces[..i].contains(namespace);
+        ensure(
+            !repeated,
+            format!("watchNamespaces[{i}]"),
+            namespace,
+            "is listed twice",
+        )?;
+    }
+    Ok(())
+}
+
+fn is_namespace_name(name: &str) -> bool {
+    name.len() <= 63 && is_dns_subdomain(name) && !name.contains('.')
 }
 
 fn is_account_pattern(pattern: &str) -> bool {

@@ -67,19 +67,48 @@ pub fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
 }
 
 /// Builds the controller for `K`, stopping gracefully (in-flight reconciles finish) when
-/// `shutdown` resolves.
+/// `shutdown` resolves. With `watchNamespaces` set, one kube-runtime controller per namespace
+/// (each with its own watch, store and `reconcile.concurrency`), run together; else one over
+/// every namespace.
 pub fn controller<K: Reconciler>(
     ctx: Arc<Context>,
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) -> Registered {
     let kind = K::kind(&()).into_owned();
     ctx.metrics.register_kind(&kind);
-    let api = Api::<K>::all(ctx.client.clone());
+    let shutdown = shutdown.shared();
+    let (runs, readies): (Vec<_>, Vec<_>) = watched_apis::<K>(&ctx)
+        .into_iter()
+        .map(|api| one_controller(api, &kind, ctx.clone(), shutdown.clone()))
+        .unzip();
+    let run = futures::future::join_all(runs).map(|_| ()).boxed();
+    let ready = futures::future::join_all(readies).map(|_| ()).boxed();
+    Registered { kind, run, ready }
+}
+
+/// `Api::all`, or one `Api::namespaced` per entry of `watchNamespaces`.
+fn watched_apis<K: Reconciler>(ctx: &Context) -> Vec<Api<K>> {
+    let namespaces = &ctx.config.watch_namespaces;
+    if namespaces.is_empty() {
+        return vec![Api::all(ctx.client.clone())];
+    }
+    namespaces
+        .iter()
+        .map(|namespace| Api::namespaced(ctx.client.clone(), namespace))
+        .collect()
+}
+
+fn one_controller<K: Reconciler>(
+    api: Api<K>,
+    kind: &str,
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) -> (BoxFuture<'static, ()>, BoxFuture<'static, ()>) {
     let config = controller::Config::default().concurrency(ctx.config.reconcile.concurrency);
     let controller = Controller::new(api, watcher::Config::default()).with_config(config);
     let controller = K::related(controller, &ctx).graceful_shutdown_on(shutdown);
     let store = controller.store();
-    let log_kind = kind.clone();
+    let log_kind = kind.to_owned();
     let run = controller
         .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(move |result| {
@@ -92,8 +121,7 @@ pub fn controller<K: Reconciler>(
             futures::future::ready(())
         })
         .boxed();
-    let ready = wait_until_listed(store).boxed();
-    Registered { kind, run, ready }
+    (run, wait_until_listed(store).boxed())
 }
 
 /// Resolves once the store has listed every object. kube-runtime's `wait_until_ready` keeps a
