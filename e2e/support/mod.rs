@@ -7,6 +7,7 @@
 pub mod aws;
 pub mod binary;
 pub mod breakglass;
+pub mod chart_rbac;
 pub mod cluster;
 pub mod env;
 pub mod estate;
@@ -33,13 +34,19 @@ use kube::api::{Api, DynamicObject};
 use kube::core::NamespaceResourceScope;
 use kube::{Client, Resource};
 use std::sync::{Arc, LazyLock};
-use tokio::sync::{Mutex, OnceCell, OwnedMutexGuard};
+use tokio::sync::{OnceCell, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock};
 
-/// At most one scenario of this process runs operators at a time. `sg-tightener run` watches
-/// every namespace, so the operators of two scenarios would both act on each other's resources
-/// (and, with real reconcilers, on each other's AWS accounts). Scenarios without an operator
-/// still run in parallel. Goes away once the operator can be limited to one namespace.
-static OPERATOR_SLOT: LazyLock<Arc<Mutex<()>>> = LazyLock::new(Arc::default);
+/// Scenarios' operators watch their own namespace (`watchNamespaces`), so they run side by side
+/// (a shared read slot). An operator that watches every namespace would act on the other
+/// scenarios' resources: it takes the slot exclusively, waiting for the others to finish.
+static OPERATOR_SLOT: LazyLock<Arc<RwLock<()>>> = LazyLock::new(Arc::default);
+
+/// A scenario's hold on [`OPERATOR_SLOT`].
+#[derive(Debug)]
+enum SlotGuard {
+    Shared(OwnedRwLockReadGuard<()>),
+    Exclusive(OwnedRwLockWriteGuard<()>),
+}
 
 /// One test's slice of the shared environment.
 pub struct Scenario {
@@ -50,7 +57,7 @@ pub struct Scenario {
     /// A namespace created for this test alone.
     pub namespace: String,
     /// Held from this scenario's first operator until the scenario is dropped.
-    operator_slot: OnceCell<OwnedMutexGuard<()>>,
+    operator_slot: OnceCell<SlotGuard>,
 }
 
 impl Scenario {
@@ -93,22 +100,33 @@ impl Scenario {
         objects::api_for(&self.client, &self.namespace, object).await
     }
 
-    /// An operator with the test defaults (moto endpoint, no leader election), ready. Waits
-    /// while another scenario of this process has operators running (see `OPERATOR_SLOT`).
+    /// An operator with the test defaults (moto endpoint, no leader election), watching this
+    /// scenario's namespace as the Helm chart's ServiceAccount, ready.
     pub async fn operator(&self) -> Operator {
         self.operator_with(|builder| builder).await
     }
 
-    /// An operator configured by `configure` (e.g. `|b| b.leader_election(ns, lease)`), ready.
-    /// Several operators of one scenario (replicas) may run at once.
+    /// An operator configured by `configure` (e.g. `|b| b.leader_election(ns, lease)`), ready;
+    /// it starts from `in_namespace(&self.namespace)`. Several operators of one scenario
+    /// (replicas) may run at once. One that watches every namespace waits until no other
+    /// scenario of this process runs operators (see `OPERATOR_SLOT`).
     pub async fn operator_with(
         &self,
         configure: impl FnOnce(OperatorBuilder) -> OperatorBuilder,
     ) -> Operator {
+        let builder = configure(Operator::builder(&self.name).in_namespace(&self.namespace));
+        let exclusive = builder.watches_all_namespaces();
         self.operator_slot
-            .get_or_init(|| OPERATOR_SLOT.clone().lock_owned())
+            .get_or_init(|| async move {
+                let slot = OPERATOR_SLOT.clone();
+                if exclusive {
+                    SlotGuard::Exclusive(slot.write_owned().await)
+                } else {
+                    SlotGuard::Shared(slot.read_owned().await)
+                }
+            })
             .await;
-        configure(Operator::builder(&self.name)).start().await
+        builder.start().await
     }
 
     /// A moto account of this test's own.

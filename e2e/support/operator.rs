@@ -29,9 +29,36 @@ pub struct OperatorBuilder {
     env: Vec<(String, String)>,
     /// What `start` waits for: `/readyz`, or `/healthz` for a standby.
     ready_path: &'static str,
+    /// Where the chart's ServiceAccount and leader-election Role go (a scenario's namespace).
+    release_namespace: Option<String>,
+    /// Whether the operator acts as the chart's ServiceAccount (else as the admin).
+    as_service_account: bool,
+    /// The ServiceAccount user it acts as, once installed.
+    service_account: Option<String>,
 }
 
 impl OperatorBuilder {
+    /// Watches only `namespace`, and acts as the Helm chart's ServiceAccount released there
+    /// (`Scenario::operator_with` starts from this): an operator of one scenario never sees
+    /// another's resources, and can do only what the chart grants.
+    pub fn in_namespace(mut self, namespace: &str) -> Self {
+        self.config.watch_namespaces = vec![namespace.to_owned()];
+        self.release_namespace = Some(namespace.to_owned());
+        self.as_service_account = true;
+        self
+    }
+
+    /// Acts with the environment's admin credentials instead of the chart's ServiceAccount.
+    pub fn with_admin_credentials(mut self) -> Self {
+        self.as_service_account = false;
+        self
+    }
+
+    /// Whether it watches every namespace (no `watchNamespaces`).
+    pub fn watches_all_namespaces(&self) -> bool {
+        self.config.watch_namespaces.is_empty()
+    }
+
     /// Changes the controller configuration (already pointed at moto, leader election off).
     pub fn config(mut self, change: impl FnOnce(&mut ControllerConfig)) -> Self {
         change(&mut self.config);
@@ -62,7 +89,10 @@ impl OperatorBuilder {
 
     /// Starts the process and waits until `/readyz` (a standby: `/healthz`) answers 200. A port
     /// taken between choosing and binding it is retried with another port.
-    pub async fn start(self) -> Operator {
+    pub async fn start(mut self) -> Operator {
+        if self.as_service_account {
+            self.use_chart_service_account().await;
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -79,6 +109,22 @@ impl OperatorBuilder {
                 ),
             }
         }
+    }
+
+    /// Installs the chart's ServiceAccount and RBAC for this configuration and points the
+    /// process at a kubeconfig that impersonates it.
+    async fn use_chart_service_account(&mut self) {
+        let namespace = self
+            .release_namespace
+            .clone()
+            .expect("the chart's ServiceAccount needs a release namespace (in_namespace)");
+        let release = super::names::unique_name("op");
+        let dir = env().scratch_dir(&format!("rbac-{release}"));
+        let user = super::chart_rbac::install(&release, &namespace, &self.config, &dir).await;
+        let kubeconfig = super::chart_rbac::impersonating_kubeconfig(&user, &dir);
+        self.env
+            .push(("KUBECONFIG".to_owned(), kubeconfig.display().to_string()));
+        self.service_account = Some(user);
     }
 
     fn spawn(&self) -> Operator {
@@ -117,6 +163,7 @@ impl OperatorBuilder {
             address,
             identity: id,
             log_path,
+            service_account: self.service_account.clone(),
         }
     }
 }
@@ -131,11 +178,14 @@ pub struct Operator {
     pub identity: String,
     /// Its stdout + stderr.
     pub log_path: PathBuf,
+    /// The user it acts as (`system:serviceaccount:…`); `None` = the environment's admin.
+    pub service_account: Option<String>,
 }
 
 impl Operator {
     /// An operator for the test environment: `aws.endpointUrl` = moto, 3 AWS attempts, leader
-    /// election off, `http.address` on a free 127.0.0.1 port. `label` names its log directory.
+    /// election off, `http.address` on a free 127.0.0.1 port, every namespace, the admin's
+    /// credentials (`in_namespace` confines it). `label` names its log directory.
     pub fn builder(label: &str) -> OperatorBuilder {
         let mut config = ControllerConfig::default();
         config.aws.endpoint_url = env().moto_url.clone();
@@ -146,6 +196,9 @@ impl Operator {
             config,
             env: Vec::new(),
             ready_path: "/readyz",
+            release_namespace: None,
+            as_service_account: false,
+            service_account: None,
         }
     }
 

@@ -3,6 +3,7 @@
 //!
 //! To add a kind: implement [`Reconciler`] for its CRD type and add one line to [`controllers`].
 
+pub mod access;
 pub mod breakglass;
 pub mod context;
 pub mod error;

@@ -40,3 +40,52 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
 {{- end }}
+
+{{/* The four kinds' resource names. */}}
+{{- define "sg-tightener.kinds" -}}
+- securitygrouptightenings
+- breakglassextensions
+- orgriskscans
+- securitygroupcompactions
+{{- end }}
+
+{{/* Their status subresources. */}}
+{{- define "sg-tightener.kindStatuses" -}}
+- securitygrouptightenings/status
+- breakglassextensions/status
+- orgriskscans/status
+- securitygroupcompactions/status
+{{- end }}
+
+{{/* What the operator calls in the namespaces it watches: exactly the rules of
+     sg_tightener::controller::access::WATCHED (an e2e test compares them), each with its reason. */}}
+{{- define "sg-tightener.operatorRules" -}}
+# list, watch: one controller per kind; patch: the finalizer sgtightener.io/cleanup (JSON patch).
+- apiGroups: ["sgtightener.io"]
+  resources:
+    {{- include "sg-tightener.kinds" . | nindent 4 }}
+  verbs: ["list", "watch", "patch"]
+# patch: the status, by server-side apply.
+- apiGroups: ["sgtightener.io"]
+  resources:
+    {{- include "sg-tightener.kindStatuses" . | nindent 4 }}
+  verbs: ["patch"]
+# Events on transitions: kube's Recorder creates an event, and patches its series when it repeats.
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+# Write-ahead apply manifests (they outlive their resource), scan reports, the ip-ranges.json
+# cache: read by name, written by server-side apply (create when new, patch after).
+- apiGroups: [""]
+  resources: ["configmaps"]
+  verbs: ["get", "create", "patch"]
+{{- end }}
+
+{{/* The controller image: repository@digest when a digest is set, else repository:tag. */}}
+{{- define "sg-tightener.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- end }}

@@ -34,10 +34,19 @@ async fn a_new_resource_is_planned_and_nothing_changes_before_approval() {
     assert_eq!(status.phase, PlanPhase::AwaitingApproval);
     // Ready=True: the controller has done all the spec asks; the approval is a person's step.
     let (ready, reason, message) = w.condition(types::READY);
-    assert_eq!((ready.as_str(), reason.as_str()), ("True", "AwaitingApproval"));
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("True", "AwaitingApproval")
+    );
     assert!(message.contains(&plan.hash[..12]), "{message}");
-    assert!(message.contains("kubectl -n payments patch sgt web"), "{message}");
-    assert!(!status.conditions.iter().any(|c| c.type_ == types::STALLED || c.type_ == types::RECONCILING));
+    assert!(
+        message.contains("kubectl -n payments patch sgt web"),
+        "{message}"
+    );
+    assert!(!status
+        .conditions
+        .iter()
+        .any(|c| c.type_ == types::STALLED || c.type_ == types::RECONCILING));
     assert_eq!(w.condition(types::PLANNED).0, "True");
     assert_eq!(w.condition(types::EVIDENCE_COMPLETE).0, "True");
     assert_eq!(status.evidence.as_ref().unwrap().sources, 4);
