@@ -10,6 +10,7 @@ mod breakglass_flows;
 mod breakglass_invalid;
 mod breakglass_refcount;
 mod chart;
+mod chart_access;
 mod crds;
 mod operator;
 mod samples;
