@@ -7,7 +7,7 @@ use crate::support::flowlogs::SOURCES;
 use crate::support::tightening::{
     parse_rule, patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World,
 };
-use crate::support::{condition, to_json};
+use crate::support::{condition, eventually, to_json, DEFAULT_TIMEOUT};
 use ipnet::{IpNet, Ipv4Net};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
@@ -64,7 +64,7 @@ async fn the_plan_appears_in_status_and_changes_nothing_in_aws() {
     let w = World::new("sgt-plan", |_| false).await;
     let group = w.estate.group.clone();
     let before = estate::rules_with_descriptions(&w.account, &group).await;
-    let _operator = w.s.operator().await;
+    let operator = w.s.operator().await;
     let created = Instant::now();
     let api = w.create(&w.yaml("payments", &[&group], "")).await;
     let planned = wait_plan(&api, "payments").await;
@@ -77,6 +77,15 @@ async fn the_plan_appears_in_status_and_changes_nothing_in_aws() {
         (&json!("True"), &json!("AwaitingApproval")),
         "a plan awaiting approval is Ready: the controller did all the spec asks ({status:#})"
     );
+    let series = format!(
+        "sgtightener_plans_awaiting_approval{{kind=\"SecurityGroupTightening\",namespace=\"{}\",name=\"payments\"}} 1",
+        w.s.namespace
+    );
+    eventually("the awaiting-approval gauge", DEFAULT_TIMEOUT, || async {
+        let (_, metrics) = operator.get("/metrics").await;
+        metrics.contains(&series).then_some(()).ok_or(metrics)
+    })
+    .await;
     check_plan(&plan(&planned), &group);
     assert_eq!(
         estate::rules_with_descriptions(&w.account, &group).await,

@@ -1,6 +1,11 @@
-//! Telemetry layer: the Prometheus registry (DESIGN §8) — reconcile count, duration and errors
-//! per kind; AWS calls and throttles per operation; plan addresses, rejected sources, live
-//! break-glass rules and scan findings per resource. Labels come from explicit fields.
+//! Telemetry layer: the Prometheus registry (DESIGN §8) — build info; reconcile count, duration
+//! and errors per kind; AWS calls, throttles and call duration per operation; Ready and awaiting
+//! approval per resource (`status`); plan addresses, rejected sources, live break-glass rules and
+//! scan findings per resource. Labels come from explicit fields.
+
+mod status;
+
+pub use status::{KindResourceLabels, ReadyLabels, StatusMetrics, AWAITING_APPROVAL_REASONS};
 
 use crate::aws::{Attempt, CallObserver};
 use prometheus_client::encoding::text::encode;
@@ -10,7 +15,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Labels: the kind being reconciled (`SecurityGroupTightening`, …).
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -38,6 +43,12 @@ pub struct CallLabels {
 pub struct OperationLabels {
     pub service: String,
     pub operation: String,
+}
+
+/// Labels: the operator's build.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    pub version: String,
 }
 
 /// Labels: one resource.
@@ -92,6 +103,12 @@ fn apply_histogram() -> Histogram {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
+    /// Always 1, labelled with the operator's version.
+    pub build_info: Family<BuildLabels, Gauge>,
+    /// AWS call duration in seconds (every attempt and backoff), per operation.
+    pub aws_call_duration: Histograms<OperationLabels>,
+    /// Ready and awaiting approval, per resource of every kind.
+    pub status: StatusMetrics,
     /// Reconciles started, per kind.
     pub reconciles: Family<KindLabels, Counter>,
     /// Reconcile duration in seconds, per kind.
@@ -125,6 +142,9 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("sgtightener");
         let metrics = Metrics {
+            build_info: Family::default(),
+            aws_call_duration: Family::new_with_constructor(duration_histogram),
+            status: StatusMetrics::default(),
             reconciles: Family::default(),
             reconcile_duration: Family::new_with_constructor(duration_histogram),
             reconcile_errors: Family::default(),
@@ -138,6 +158,15 @@ impl Metrics {
             registry: Registry::default(),
         };
         let m = &metrics;
+        let version = env!("CARGO_PKG_VERSION").to_owned();
+        m.build_info.get_or_create(&BuildLabels { version }).set(1);
+        registry.register("build_info", "The operator's version", m.build_info.clone());
+        registry.register(
+            "aws_call_duration_seconds",
+            "AWS call duration, retries and backoff included",
+            m.aws_call_duration.clone(),
+        );
+        m.status.register(&mut registry);
         registry.register("reconciles", "Reconciles started", m.reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",
@@ -266,6 +295,16 @@ impl CallObserver for Metrics {
             self.aws_throttles.get_or_create(&labels).inc();
         }
     }
+
+    fn finished(&self, service: &str, operation: &str, elapsed: Duration) {
+        let labels = OperationLabels {
+            service: service.into(),
+            operation: operation.into(),
+        };
+        self.aws_call_duration
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
+    }
 }
 
 /// Observes the reconcile's duration when dropped, however the reconcile ends.
@@ -288,7 +327,11 @@ mod tests {
     #[test]
     fn a_family_appears_once_it_has_a_series() {
         let metrics = Metrics::new();
-        assert_eq!(metrics.encode(), "# EOF\n");
+        assert!(
+            !metrics.encode().contains("sgtightener_reconciles"),
+            "{}",
+            metrics.encode()
+        );
         metrics.register_kind("BreakGlassExtension");
         let text = metrics.encode();
         assert!(
@@ -314,6 +357,17 @@ mod tests {
         drop(metrics.reconcile_started("OrgRiskScan"));
         metrics.reconcile_failed("OrgRiskScan", "AwsThrottled");
         metrics.attempt("EC2", "DescribeSecurityGroups", Attempt::Throttled);
+        metrics.finished("EC2", "DescribeSecurityGroups", Duration::from_millis(30));
+        let labels = KindResourceLabels {
+            kind: "SecurityGroupTightening".into(),
+            namespace: ns.clone(),
+            name: name.clone(),
+        };
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let mut conditions = Vec::new();
+        let awaiting = crate::domain::conditions::reasons::AWAITING_APPROVAL;
+        crate::domain::conditions::mark_ready(&mut conditions, awaiting, "plan", None, now);
+        metrics.status.observe(labels, &conditions);
         metrics
             .plan_addresses
             .get_or_create(&PlanLabels {
@@ -344,6 +398,10 @@ mod tests {
             .set(4);
         let text = metrics.encode();
         for name in [
+            "sgtightener_build_info",
+            "sgtightener_aws_call_duration_seconds",
+            "sgtightener_resource_ready",
+            "sgtightener_plans_awaiting_approval",
             "sgtightener_reconciles",
             "sgtightener_reconcile_duration_seconds",
             "sgtightener_reconcile_errors",

@@ -115,3 +115,99 @@ fn deployment_runs_unprivileged_with_probes_and_the_rendered_config() {
         Value::from(false)
     );
 }
+
+/// Every family of the operator's registry, each with one series (a family without series is
+/// not exposed at all).
+fn every_metric_name() -> Vec<String> {
+    use sg_tightener::aws::{Attempt, CallObserver};
+    use sg_tightener::metrics::{
+        KindResourceLabels, Metrics, PlanLabels, ResourceLabels, SeverityLabels,
+    };
+    let metrics = Metrics::new();
+    let resource = ResourceLabels {
+        namespace: "ns".into(),
+        name: "a".into(),
+    };
+    drop(metrics.reconcile_started("SecurityGroupTightening"));
+    metrics.reconcile_failed("SecurityGroupTightening", "AwsThrottled");
+    metrics.attempt("EC2", "DescribeSecurityGroups", Attempt::Throttled);
+    metrics.finished("EC2", "DescribeSecurityGroups", std::time::Duration::ZERO);
+    let plan = PlanLabels {
+        namespace: "ns".into(),
+        name: "a".into(),
+        stage: "before",
+    };
+    metrics.plan_addresses.get_or_create(&plan).set(1);
+    metrics.rejected_sources.get_or_create(&resource).set(1);
+    metrics
+        .breakglass_live_rules
+        .get_or_create(&resource)
+        .set(1);
+    let severity = SeverityLabels {
+        namespace: "ns".into(),
+        name: "a".into(),
+        severity: "critical",
+    };
+    metrics.scan_findings.get_or_create(&severity).set(1);
+    let kind_resource = KindResourceLabels {
+        kind: "SecurityGroupTightening".into(),
+        namespace: "ns".into(),
+        name: "a".into(),
+    };
+    metrics.status.observe(kind_resource.clone(), &[]);
+    metrics
+        .status
+        .awaiting_approval
+        .get_or_create(&kind_resource)
+        .set(1);
+    metrics
+        .encode()
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .flat_map(|line| {
+            let mut words = line.split(' ');
+            let name = words.next().unwrap_or_default().to_owned();
+            match words.next() {
+                Some("counter") => vec![format!("{name}_total")],
+                Some("histogram") => ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .map(|suffix| format!("{name}{suffix}"))
+                    .collect(),
+                _ => vec![name],
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn every_alert_reads_metrics_the_operator_exports() {
+    let rules = read_yaml("charts/sg-tightener/files/prometheus-rules.yaml");
+    let exported = every_metric_name();
+    let name = regex::Regex::new(r"sgtightener_[a-z_]+").unwrap();
+    let alerts = rules["groups"][0]["rules"].as_sequence().expect("rules");
+    assert!(alerts.len() >= 4, "{alerts:?}");
+    for alert in alerts {
+        let expr = alert["expr"].as_str().expect("expr");
+        let title = alert["alert"].as_str().expect("alert name");
+        let used: Vec<&str> = name.find_iter(expr).map(|m| m.as_str()).collect();
+        assert!(!used.is_empty(), "{title} reads no sg-tightener metric");
+        for metric in used {
+            assert!(
+                exported.iter().any(|e| e == metric),
+                "{title} reads {metric}, which the operator does not export ({exported:?})"
+            );
+        }
+        for key in ["summary", "description"] {
+            assert!(alert["annotations"][key].is_string(), "{title} lacks {key}");
+        }
+    }
+    let titles: Vec<&str> = alerts.iter().filter_map(|a| a["alert"].as_str()).collect();
+    for wanted in [
+        "SgTightenerApplyHalted",
+        "SgTightenerRejectedTrafficAfterApply",
+        "SgTightenerCriticalFindings",
+        "SgTightenerReconcileErrors",
+    ] {
+        assert!(titles.contains(&wanted), "{wanted} missing: {titles:?}");
+    }
+}

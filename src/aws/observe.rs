@@ -1,16 +1,20 @@
 //! AWS layer: an SDK interceptor that reports every attempted call (retries included) with its
-//! service, operation and outcome, so metrics can count calls and throttles per operation
+//! service, operation and outcome, and every finished call with its duration (retries and
+//! backoff included), so metrics can count calls and throttles and time them per operation
 //! without the AWS layer depending on the metrics registry.
 
 use super::error::THROTTLING_CODES;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpResponse, Metadata};
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -38,6 +42,25 @@ impl Attempt {
 pub trait CallObserver: Send + Sync + Debug {
     /// `service` and `operation` are the SDK's names (`EC2`, `DescribeSecurityGroups`).
     fn attempt(&self, service: &str, operation: &str, outcome: Attempt);
+
+    /// A call finished, successfully or not, after `elapsed` (every attempt and backoff).
+    fn finished(&self, service: &str, operation: &str, elapsed: Duration) {
+        let _ = (service, operation, elapsed);
+    }
+}
+
+/// When the call started, kept in the call's config bag between the two hooks.
+#[derive(Debug, Clone, Copy)]
+struct CallStarted(Instant);
+
+impl Storable for CallStarted {
+    type Storer = StoreReplace<Self>;
+}
+
+fn names(cfg: &ConfigBag) -> (String, String) {
+    cfg.load::<Metadata>()
+        .map(|m| (m.service().to_owned(), m.name().to_owned()))
+        .unwrap_or_else(|| ("unknown".to_owned(), "unknown".to_owned()))
 }
 
 /// The interceptor added to every client the factory builds.
@@ -58,16 +81,37 @@ impl Intercept for ObserveCalls {
         "ObserveCalls"
     }
 
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state()
+            .store_put(CallStarted(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(CallStarted(started)) = cfg.load::<CallStarted>().copied() {
+            let (service, operation) = names(cfg);
+            self.observer
+                .finished(&service, &operation, started.elapsed());
+        }
+        Ok(())
+    }
+
     fn read_after_attempt(
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) = cfg
-            .load::<Metadata>()
-            .map(|m| (m.service().to_owned(), m.name().to_owned()))
-            .unwrap_or_else(|| ("unknown".to_owned(), "unknown".to_owned()));
+        let (service, operation) = names(cfg);
         let succeeded = matches!(context.output_or_error(), Some(Ok(_)));
         let outcome = if succeeded {
             Attempt::Succeeded

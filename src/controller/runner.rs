@@ -1,10 +1,11 @@
 //! Controller layer: one kube-runtime `Controller` per kind, generic over the resource type.
 //! A kind joins the operator by implementing [`Reconciler`] and being listed in
-//! [`super::controllers`]; this file wraps every reconcile with metrics, logging and the
-//! per-object error backoff.
+//! [`super::controllers`]; this file wraps every reconcile with metrics (the object's `Ready`
+//! and awaiting-approval gauges included), logging and the per-object error backoff.
 
 use super::context::Context;
 use super::error::{Error, Retry, SLOW_RETRY};
+use crate::metrics::KindResourceLabels;
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 use kube::api::Api;
@@ -109,6 +110,7 @@ fn one_controller<K: Reconciler>(
     let controller = K::related(controller, &ctx).graceful_shutdown_on(shutdown);
     let store = controller.store();
     let log_kind = kind.to_owned();
+    let metrics = ctx.metrics.clone();
     let run = controller
         .run(reconcile::<K>, error_policy::<K>, ctx)
         .for_each(move |result| {
@@ -116,7 +118,17 @@ fn one_controller<K: Reconciler>(
                 Ok((object, _)) => {
                     tracing::debug!(kind = %log_kind, object = %object.name, "reconciled")
                 }
-                Err(error) => log_controller_error(&log_kind, &error),
+                Err(error) => {
+                    if let controller::Error::ObjectNotFound(object) = &error {
+                        // Deleted: its status gauges go with it.
+                        metrics.status.forget(&KindResourceLabels {
+                            kind: log_kind.clone(),
+                            namespace: object.namespace.clone().unwrap_or_default(),
+                            name: object.name.clone(),
+                        });
+                    }
+                    log_controller_error(&log_kind, &error)
+                }
             }
             futures::future::ready(())
         })
@@ -158,6 +170,7 @@ pub(super) async fn reconcile<K: Reconciler>(
 ) -> Result<Action, Error> {
     let kind = K::kind(&());
     let key = object_key(object.as_ref());
+    observe_status(&ctx, object.as_ref());
     let _timer = ctx.metrics.reconcile_started(&kind);
     let span = tracing::info_span!("reconcile", object = %key);
     let result = object.reconcile(ctx.clone()).instrument(span).await;
@@ -166,6 +179,20 @@ pub(super) async fn reconcile<K: Reconciler>(
         Err(error) => ctx.metrics.reconcile_failed(&kind, error.reason()),
     }
     result
+}
+
+/// Feeds the object's status gauges from the conditions it has now: every status write is a
+/// change that triggers the next reconcile, so they follow the last write.
+fn observe_status<K: Reconciler>(ctx: &Context, object: &K) {
+    let resource = KindResourceLabels {
+        kind: K::kind(&()).into_owned(),
+        namespace: object.namespace().unwrap_or_default(),
+        name: object.name_any(),
+    };
+    match super::status::current_conditions(object) {
+        Ok(conditions) => ctx.metrics.status.observe(resource, &conditions),
+        Err(error) => tracing::debug!(%error, "no conditions to observe"),
+    }
 }
 
 pub(super) fn error_policy<K: Reconciler>(

@@ -75,7 +75,7 @@ fn https_rule(cidr: &str, description: &str) -> IpPermission {
 }
 
 #[derive(Debug, Default)]
-struct Recorder(Mutex<Vec<(String, String, Attempt)>>);
+struct Recorder(Mutex<Vec<(String, String, Attempt)>>, Mutex<Vec<String>>);
 
 impl CallObserver for Recorder {
     fn attempt(&self, service: &str, operation: &str, outcome: Attempt) {
@@ -83,6 +83,13 @@ impl CallObserver for Recorder {
             .lock()
             .unwrap()
             .push((service.into(), operation.into(), outcome));
+    }
+
+    fn finished(&self, service: &str, operation: &str, _elapsed: Duration) {
+        self.1
+            .lock()
+            .unwrap()
+            .push(format!("{service}:{operation}"));
     }
 }
 

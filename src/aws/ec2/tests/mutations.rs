@@ -145,6 +145,11 @@ async fn throttling_is_retried_with_backoff_and_observed_per_attempt() {
         outcomes,
         [Attempt::Throttled, Attempt::Throttled, Attempt::Succeeded]
     );
+    assert_eq!(
+        *recorder.1.lock().unwrap(),
+        ["EC2:AuthorizeSecurityGroupIngress"],
+        "one call, timed once over its three attempts"
+    );
 }
 
 #[tokio::test]
