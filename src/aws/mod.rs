@@ -10,6 +10,7 @@ pub mod error;
 pub mod fake;
 pub mod flowlogs;
 pub mod observe;
+pub mod operations;
 pub mod sts;
 
 pub use clients::{AwsPorts, ClientFactory, Target};

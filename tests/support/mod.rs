@@ -27,6 +27,14 @@ pub fn validate(schema: &Value, object: &Value) -> Vec<String> {
     errors
 }
 
+/// The OpenAPI checks alone (no CEL): for schemas that have no `x-kubernetes-validations`, such
+/// as the chart's values.schema.json.
+pub fn openapi_errors(schema: &Value, value: &Value) -> Vec<String> {
+    let mut errors = Vec::new();
+    openapi(schema, value, "", &mut errors);
+    errors
+}
+
 fn openapi(schema: &Value, value: &Value, path: &str, errors: &mut Vec<String>) {
     if value.is_null() && schema.get("nullable") == Some(&Value::Bool(true)) {
         return;
@@ -72,8 +80,7 @@ fn has_type(value: &Value, ty: &str) -> bool {
 
 fn string_checks(schema: &Value, s: &str, field: &str, errors: &mut Vec<String>) {
     if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
-        let re = regex::Regex::new(pattern).expect("schema pattern compiles");
-        if !re.is_match(s) {
+        if !matches_pattern(pattern, s) {
             errors.push(format!(
                 "{field}: Invalid value: {s:?}: {field} in body should match '{pattern}'"
             ));
@@ -93,6 +100,21 @@ fn string_checks(schema: &Value, s: &str, field: &str, errors: &mut Vec<String>)
             ));
         }
     }
+}
+
+/// Whether `s` matches `pattern`; each pattern is compiled once per thread.
+fn matches_pattern(pattern: &str, s: &str) -> bool {
+    thread_local! {
+        static COMPILED: std::cell::RefCell<std::collections::HashMap<String, regex::Regex>> =
+            Default::default();
+    }
+    COMPILED.with(|compiled| {
+        let mut compiled = compiled.borrow_mut();
+        let re = compiled
+            .entry(pattern.to_owned())
+            .or_insert_with(|| regex::Regex::new(pattern).expect("schema pattern compiles"));
+        re.is_match(s)
+    })
 }
 
 fn number_checks(schema: &Value, n: f64, field: &str, errors: &mut Vec<String>) {
