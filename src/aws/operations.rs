@@ -91,6 +91,13 @@ pub const CALLED: &[Operation] = &[
     ),
     op("athena", "GetQueryExecution", &["athena:GetQueryExecution"], ReadOnly, "Athena evidence"),
     op("athena", "GetQueryResults", &["athena:GetQueryResults"], ReadOnly, "Athena evidence"),
+    op(
+        "athena",
+        "StopQueryExecution",
+        &["athena:StopQueryExecution"],
+        ReadOnly,
+        "an Athena query abandoned when the reconcile gives up",
+    ),
 ];
 
 /// Operations DESIGN.md's kinds need that no code calls yet; the policies grant them already.
