@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint e2e lint-e2e bench demo fmt crds chart
+.PHONY: test unit lint e2e lint-e2e bench demo fmt crds chart release image
 
 ## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests
 test: lint unit e2e
@@ -50,6 +50,16 @@ chart:
 	$(HELM) template sg-tightener charts/sg-tightener --namespace sg-tightener > /dev/null
 	$(HELM) template sg-tightener charts/sg-tightener --namespace sg-tightener \
 		--set metrics.serviceMonitor.enabled=true --set config.leaderElection.enabled=false > /dev/null
+
+## release: the binary the image ships — a locked release build (the Dockerfile runs this command)
+release:
+	$(CARGO) build --release --locked --bin sg-tightener
+
+## image: the controller image (needs docker or another BuildKit builder; IMAGE=registry/name:tag)
+IMAGE ?= sg-tightener:$(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+DOCKER ?= docker
+image:
+	$(DOCKER) build -t $(IMAGE) .
 
 # tools, testenv-up, testenv-down, testenv-env, smoke: the e2e test environment
 include mk/testenv.mk
