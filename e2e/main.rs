@@ -11,6 +11,7 @@ mod breakglass_invalid;
 mod breakglass_refcount;
 mod chart;
 mod chart_access;
+mod chart_audit;
 mod crds;
 mod operator;
 mod samples;

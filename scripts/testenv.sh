@@ -13,7 +13,7 @@
 #   SGT_TESTENV_DIR SGT_TESTENV_FILE KUBECONFIG SGT_KUBE_APISERVER_URL SGT_ETCD_URL
 #   AWS_ENDPOINT_URL SGT_MOTO_URL AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_REGION
 #   AWS_DEFAULT_REGION AWS_EC2_METADATA_DISABLED AWS_CONFIG_FILE AWS_SHARED_CREDENTIALS_FILE
-#   NO_PROXY KUBECTL HELM SGT_ETCD_PID SGT_KUBE_APISERVER_PID SGT_MOTO_PID
+#   NO_PROXY KUBECTL HELM SGT_ETCD_PID SGT_KUBE_APISERVER_PID SGT_MOTO_PID SGT_AUDIT_LOG
 set -euo pipefail
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -166,10 +166,36 @@ start_etcd() {
   wait_for etcd curl -fsS --max-time 2 "http://127.0.0.1:$client/health"
 }
 
+# The audit policy: metadata of every request on the kinds and resources the operator touches, so
+# e2e/chart_access.rs can compare what the operator (acting as the chart's ServiceAccount) called
+# with what the chart grants. Written to logs/audit.log.
+write_audit_policy() {
+  cat >"$DIR/audit-policy.yaml" <<'EOF'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+  - level: Metadata
+    resources:
+      - group: sgtightener.io
+      - group: events.k8s.io
+        resources: [events]
+      - group: ""
+        resources: [configmaps, events, secrets, pods]
+      - group: coordination.k8s.io
+        resources: [leases]
+  - level: None
+EOF
+}
+
 start_apiserver() {
   local port=$1 etcd=$2 p="$DIR/pki"
   local url="https://127.0.0.1:$port"
+  write_audit_policy
   start kube-apiserver "$(tool_path kube-apiserver)" \
+    --audit-policy-file="$DIR/audit-policy.yaml" \
+    --audit-log-path="$DIR/logs/audit.log" \
+    --audit-log-mode=blocking \
     --etcd-servers="http://127.0.0.1:$etcd" \
     --bind-address=127.0.0.1 \
     --advertise-address=127.0.0.1 \
@@ -233,6 +259,7 @@ HELM=$(tool_path helm)
 SGT_ETCD_PID=$(<"$(pidfile etcd)")
 SGT_KUBE_APISERVER_PID=$(<"$(pidfile kube-apiserver)")
 SGT_MOTO_PID=$(<"$(pidfile moto)")
+SGT_AUDIT_LOG=$DIR/logs/audit.log
 EOF
   mv "$tmp" "$DIR/env"
 }
