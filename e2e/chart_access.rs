@@ -86,6 +86,7 @@ async fn the_chart_grants_exactly_what_the_operator_calls() {
 
     config.watch_namespaces = vec!["team-a".into(), "team-b".into()];
     config.leader_election.lease_name = "other-lease".into();
+    config.break_glass.aws_ip_ranges.config_map = "sg-tightener/ip-ranges".into();
     let confined = render("r", "ops", &config, &[], &[], &scratch).await;
     let objects = parse_yaml(&confined);
     let roles: Vec<_> = objects
@@ -102,6 +103,11 @@ async fn the_chart_grants_exactly_what_the_operator_calls() {
     assert_eq!(
         rendered_rules(&confined, "Role", "r-sg-tightener-leader-election"),
         expected(&access::lease("other-lease"))
+    );
+    assert_eq!(
+        rendered_rules(&confined, "Role", "r-sg-tightener-ip-ranges"),
+        expected(&access::ip_ranges("sg-tightener/ip-ranges")),
+        "the ip-ranges ConfigMap is read by name where it lives"
     );
     let bound_cluster_wide = objects.iter().any(|o| kind_of(o) == "ClusterRoleBinding");
     assert!(

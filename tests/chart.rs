@@ -121,7 +121,8 @@ fn deployment_runs_unprivileged_with_probes_and_the_rendered_config() {
 fn every_metric_name() -> Vec<String> {
     use sg_tightener::aws::{Attempt, CallObserver};
     use sg_tightener::metrics::{
-        KindResourceLabels, Metrics, PlanLabels, ResourceLabels, SeverityLabels,
+        GroupLabels, KindResourceLabels, Metrics, ModeLabels, PlanLabels, ResourceLabels,
+        SeverityLabels,
     };
     let metrics = Metrics::new();
     let resource = ResourceLabels {
@@ -139,10 +140,16 @@ fn every_metric_name() -> Vec<String> {
     };
     metrics.plan_addresses.get_or_create(&plan).set(1);
     metrics.rejected_sources.get_or_create(&resource).set(1);
+    let group = GroupLabels {
+        region: "af-south-1".into(),
+        group_id: "sg-1".into(),
+    };
+    metrics.breakglass_live_rules.get_or_create(&group).set(1);
+    let mode = ModeLabels { mode: "explicit" };
     metrics
-        .breakglass_live_rules
-        .get_or_create(&resource)
-        .set(1);
+        .breakglass_apply_seconds
+        .get_or_create(&mode)
+        .observe(0.1);
     let severity = SeverityLabels {
         namespace: "ns".into(),
         name: "a".into(),

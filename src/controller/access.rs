@@ -119,6 +119,25 @@ pub fn lease(lease_name: &str) -> Vec<Rule> {
     ]
 }
 
+/// What the operator calls on the `breakGlass.awsIpRanges.configMap` `namespace/name`, in its
+/// namespace (which need not be watched).
+pub fn ip_ranges(config_map: &str) -> Vec<Rule> {
+    let name = config_map
+        .split_once('/')
+        .map(|(_, name)| name)
+        .unwrap_or_default();
+    vec![Rule {
+        resource_names: vec![name.to_owned()],
+        ..Rule::new(
+            "",
+            vec!["configmaps".into()],
+            &["get"],
+            "the ip-ranges.json ConfigMap break-glass summarises AWS sources with \
+             (controller::breakglass::store)",
+        )
+    }]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

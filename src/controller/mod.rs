@@ -11,6 +11,7 @@ pub mod leader;
 mod placeholders;
 mod run;
 pub mod runner;
+pub mod scope;
 pub mod status;
 pub mod tightening;
 

@@ -78,25 +78,14 @@ pub fn controller<K: Reconciler>(
     let kind = K::kind(&()).into_owned();
     ctx.metrics.register_kind(&kind);
     let shutdown = shutdown.shared();
-    let (runs, readies): (Vec<_>, Vec<_>) = watched_apis::<K>(&ctx)
-        .into_iter()
-        .map(|api| one_controller(api, &kind, ctx.clone(), shutdown.clone()))
-        .unzip();
+    let (runs, readies): (Vec<_>, Vec<_>) =
+        super::scope::apis::<K>(&ctx.client, &ctx.config.watch_namespaces)
+            .into_iter()
+            .map(|api| one_controller(api, &kind, ctx.clone(), shutdown.clone()))
+            .unzip();
     let run = futures::future::join_all(runs).map(|_| ()).boxed();
     let ready = futures::future::join_all(readies).map(|_| ()).boxed();
     Registered { kind, run, ready }
-}
-
-/// `Api::all`, or one `Api::namespaced` per entry of `watchNamespaces`.
-fn watched_apis<K: Reconciler>(ctx: &Context) -> Vec<Api<K>> {
-    let namespaces = &ctx.config.watch_namespaces;
-    if namespaces.is_empty() {
-        return vec![Api::all(ctx.client.clone())];
-    }
-    namespaces
-        .iter()
-        .map(|namespace| Api::namespaced(ctx.client.clone(), namespace))
-        .collect()
 }
 
 fn one_controller<K: Reconciler>(

@@ -23,7 +23,6 @@ use crate::config::ControllerConfig;
 use crate::crd::{BreakGlassExtension, BreakGlassPhase, BreakGlassPolicy, SecurityGroupTightening};
 use crate::metrics::Metrics;
 use ip_ranges::{Fetch, HttpFetch, RangesCache};
-use kube::api::Api;
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::reflector::{ObjectRef, Store as Reflector};
 use kube::runtime::watcher;
@@ -67,6 +66,7 @@ impl Reconciler for BreakGlassExtension {
         let store = KubeStore {
             client: ctx.client.clone(),
             events: ctx.events.clone(),
+            namespaces: ctx.config.watch_namespaces.clone(),
         };
         let deps = Deps {
             config: &ctx.config,
@@ -85,9 +85,14 @@ impl Reconciler for BreakGlassExtension {
     /// that hold rules on the groups it changed.
     fn related(controller: Controller<Self>, ctx: &Context) -> Controller<Self> {
         let extensions = controller.store();
-        let tightenings: Api<SecurityGroupTightening> = Api::all(ctx.client.clone());
-        controller.watches(tightenings, watcher::Config::default(), move |sgt| {
-            touched_by(&extensions, &sgt)
+        // A tightening in any namespace the operator sees may change this extension's groups.
+        let namespaces = &ctx.config.watch_namespaces;
+        let tightenings = super::scope::apis::<SecurityGroupTightening>(&ctx.client, namespaces);
+        tightenings.into_iter().fold(controller, |controller, api| {
+            let extensions = extensions.clone();
+            controller.watches(api, watcher::Config::default(), move |sgt| {
+                touched_by(&extensions, &sgt)
+            })
         })
     }
 }

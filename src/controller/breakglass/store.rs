@@ -9,7 +9,7 @@ use crate::controller::{Error, Events, MANAGER};
 use crate::crd::{BreakGlassExtension, BreakGlassExtensionStatus, SecurityGroupTightening};
 use crate::domain::breakglass::TighteningChange;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -64,6 +64,8 @@ pub struct KubeStore {
     pub client: kube::Client,
     /// Event publisher.
     pub events: Events,
+    /// `watchNamespaces`: where extensions and tightenings are listed (empty = everywhere).
+    pub namespaces: Vec<String>,
 }
 
 #[async_trait::async_trait]
@@ -81,26 +83,22 @@ impl Store for KubeStore {
     }
 
     async fn extensions(&self) -> Result<Vec<BreakGlassExtension>, Error> {
-        let api: Api<BreakGlassExtension> = Api::all(self.client.clone());
-        let list = api
-            .list(&ListParams::default())
+        crate::controller::scope::list(&self.client, &self.namespaces)
             .await
-            .map_err(|e| Error::kube("list BreakGlassExtensions", e))?;
-        Ok(list.items)
+            .map_err(|e| Error::kube("list BreakGlassExtensions", e))
     }
 
     async fn tightening_changes(&self) -> Result<Vec<TighteningChange>, Error> {
-        let api: Api<SecurityGroupTightening> = Api::all(self.client.clone());
-        let list = api
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| Error::kube("list SecurityGroupTightenings", e))?;
+        let tightenings: Vec<SecurityGroupTightening> =
+            crate::controller::scope::list(&self.client, &self.namespaces)
+                .await
+                .map_err(|e| Error::kube("list SecurityGroupTightenings", e))?;
         let manifests = TighteningStore {
             client: self.client.clone(),
             events: self.events.clone(),
         };
         let mut out = Vec::new();
-        for sgt in &list.items {
+        for sgt in &tightenings {
             out.extend(changes_of(sgt, &manifests).await?);
         }
         Ok(out)
