@@ -6,7 +6,7 @@
 
 use crate::support::cluster::wait_until_gone;
 use crate::support::names::unique_name;
-use crate::support::tightening::{patch_spec, plan, wait_condition, wait_plan, World};
+use crate::support::tightening::{approve_and_apply, patch_spec, wait_condition, World};
 use crate::support::{env, observed_latest, sample, wait_for};
 use kube::api::DeleteParams;
 use kube::ResourceExt;
@@ -28,7 +28,7 @@ const UNEXERCISED: &[(&str, &str, &str, &str)] = &[
         "sgtightener.io",
         "breakglassextensions",
         "patch",
-        "the finalizer: added by the kind's own reconciler, not by the placeholder",
+        "the finalizer: set only with deletionPolicy: Revoke, and the sample retains",
     ),
     (
         "sgtightener.io",
@@ -103,12 +103,7 @@ async fn the_operator_calls_exactly_what_the_chart_grants() {
 
     let group = w.estate.group.clone();
     let api = w.create(&w.yaml("payments", &[&group], "")).await;
-    let hash = plan(&wait_plan(&api, "payments").await)["hash"]
-        .as_str()
-        .expect("hash")
-        .to_owned();
-    patch_spec(&api, "payments", json!({ "approved": hash })).await;
-    wait_condition(&api, "payments", "Applied", "True", "").await;
+    approve_and_apply(&api, "payments").await;
     patch_spec(&api, "payments", json!({ "revert": true })).await;
     wait_condition(&api, "payments", "Reverted", "True", "").await;
     api.delete("payments", &DeleteParams::default())

@@ -2,7 +2,7 @@
 //! private source the tightened rules no longer cover (`status.diagnosis`, `RejectedTraffic`).
 
 use crate::support::flowlogs::upload_rejects;
-use crate::support::tightening::{patch_spec, plan, wait_condition, wait_plan, World, TIMEOUT};
+use crate::support::tightening::{approve_and_apply, World, TIMEOUT};
 use crate::support::{cluster::wait_for_within, condition, to_json};
 use serde_json::json;
 
@@ -17,12 +17,7 @@ async fn rejected_traffic_after_an_apply_is_diagnosed() {
     let _operator = w.s.operator().await;
     let spec = "  diagnose: {enabled: true, lookbackHours: 2, interval: 1m}\n";
     let api = w.create(&w.yaml("payments", &[&group], spec)).await;
-    let hash = plan(&wait_plan(&api, "payments").await)["hash"]
-        .as_str()
-        .expect("hash")
-        .to_owned();
-    patch_spec(&api, "payments", json!({ "approved": hash })).await;
-    wait_condition(&api, "payments", "Applied", "True", "").await;
+    approve_and_apply(&api, "payments").await;
 
     upload_rejects(&w.account, &w.estate, UNCOVERED, 5432).await;
     let seen = wait_for_within(

@@ -89,6 +89,16 @@ pub async fn wait_condition(
     .await
 }
 
+/// Waits for the plan of the latest generation, approves its hash and waits until it is
+/// applied; returns the plan.
+pub async fn approve_and_apply(api: &Api<DynamicObject>, name: &str) -> Value {
+    let planned = plan(&wait_plan(api, name).await);
+    let hash = planned["hash"].as_str().expect("hash").to_owned();
+    patch_spec(api, name, json!({ "approved": hash })).await;
+    wait_condition(api, name, "Applied", "True", "").await;
+    planned
+}
+
 /// Merge-patches the spec.
 pub async fn patch_spec(api: &Api<DynamicObject>, name: &str, spec: Value) {
     api.patch(
