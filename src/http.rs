@@ -1,5 +1,6 @@
 //! Telemetry layer: the HTTP server — `/healthz` (200 while the process runs), `/readyz` (200
-//! once every controller's watch has listed its resources) and `/metrics` (OpenMetrics text).
+//! while the replica serves and could take over: its watches listed, or with leader election its
+//! last Lease round reached the API server — a standby is ready) and `/metrics` (OpenMetrics).
 
 use crate::metrics::Metrics;
 use axum::extract::State;
@@ -15,7 +16,7 @@ use tokio::net::TcpListener;
 /// What the handlers read.
 #[derive(Debug)]
 pub struct HttpState {
-    /// Set once the controllers' watches are running.
+    /// Set while the replica is able to act or take over.
     ready: AtomicBool,
     /// The registry `/metrics` encodes.
     metrics: Arc<Metrics>,
@@ -49,7 +50,10 @@ async fn readyz(State(state): State<Arc<HttpState>>) -> (StatusCode, &'static st
     if state.is_ready() {
         (StatusCode::OK, "ready\n")
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "watches not running yet\n")
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: watches not listed yet, or the leader Lease unreachable\n",
+        )
     }
 }
 

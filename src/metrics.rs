@@ -129,6 +129,8 @@ pub struct Metrics {
     pub breakglass_apply_seconds: Histograms<ModeLabels>,
     /// Findings of the last organisation scan, per severity.
     pub scan_findings: Family<SeverityLabels, Gauge>,
+    /// 1 while this replica holds the leader Lease (or runs without leader election), else 0.
+    pub leader: Gauge,
 }
 
 impl Default for Metrics {
@@ -155,6 +157,7 @@ impl Metrics {
             breakglass_live_rules: Family::default(),
             breakglass_apply_seconds: Family::new_with_constructor(apply_histogram),
             scan_findings: Family::default(),
+            leader: Gauge::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -212,6 +215,11 @@ impl Metrics {
             "scan_findings",
             "Findings of the last organisation scan",
             m.scan_findings.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease, else 0",
+            m.leader.clone(),
         );
         Metrics {
             registry,
@@ -327,10 +335,10 @@ mod tests {
     #[test]
     fn a_family_appears_once_it_has_a_series() {
         let metrics = Metrics::new();
+        let empty = metrics.encode();
         assert!(
-            !metrics.encode().contains("sgtightener_reconciles"),
-            "{}",
-            metrics.encode()
+            empty.contains("\nsgtightener_leader 0\n") && !empty.contains("sgtightener_reconciles"),
+            "only the gauges that always have their one series: {empty}"
         );
         metrics.register_kind("BreakGlassExtension");
         let text = metrics.encode();
@@ -412,6 +420,7 @@ mod tests {
             "sgtightener_breakglass_live_rules",
             "sgtightener_breakglass_apply_seconds",
             "sgtightener_scan_findings",
+            "sgtightener_leader",
         ] {
             assert!(
                 text.contains(&format!("# TYPE {name} ")),

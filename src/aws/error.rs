@@ -92,8 +92,20 @@ impl AwsError {
         matches!(self, AwsError::Throttled(_) | AwsError::Transient(_))
     }
 
+    /// Whether this is a deterministic refusal of an evidence read ([`REFUSAL_CODES`]): the same
+    /// query would be refused again, so it is not retried until something changes.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, AwsError::Other(f) if REFUSAL_CODES.contains(&f.code.as_str()))
+    }
+
     /// A fixed CamelCase name: condition reason, event reason and metric label.
     pub fn reason(&self) -> &'static str {
+        if let Some(code) = REFUSAL_CODES
+            .iter()
+            .find(|c| self.is_refusal() && **c == self.code())
+        {
+            return code;
+        }
         match self {
             AwsError::Throttled(_) => "AwsThrottled",
             AwsError::Transient(_) => "AwsUnavailable",
@@ -176,6 +188,10 @@ fn from_credentials(action: &str, error: &CredentialsError) -> AwsError {
         _ => AwsError::AccessDenied(failure),
     }
 }
+
+/// Codes of the evidence readers' own deterministic refusals: a Logs Insights window that still
+/// hits the row limit at its smallest split, and more than 10% unreadable flow-log objects.
+pub const REFUSAL_CODES: &[&str] = &["InsightsRowLimit", "UnreadableFlowLogs"];
 
 /// Error codes AWS uses for rate limiting (the SDK's own list, so both agree on retries).
 pub const THROTTLING_CODES: &[&str] = &[

@@ -37,6 +37,16 @@ impl FakeAws {
         }
     }
 
+    /// Another handle on the same fake groups, identity and flow logs (two resources, one world).
+    pub fn sharing(&self) -> Self {
+        FakeAws {
+            security_groups: self.security_groups.clone(),
+            identity: self.identity.clone(),
+            flow_logs: self.flow_logs.clone(),
+            targets: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Every target a port was requested for, in order.
     pub fn targets(&self) -> Vec<Target> {
         self.targets

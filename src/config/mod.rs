@@ -36,6 +36,8 @@ pub struct ControllerConfig {
     pub watch_namespaces: Vec<String>,
     /// Where `/healthz`, `/readyz` and `/metrics` are served (beyond DESIGN §7).
     pub http: HttpSettings,
+    /// How many write-ahead manifests are kept per resource.
+    pub manifests: ManifestSettings,
 }
 
 impl Default for ControllerConfig {
@@ -49,6 +51,7 @@ impl Default for ControllerConfig {
             leader_election: LeaderElectionSettings::default(),
             watch_namespaces: Vec::new(),
             http: HttpSettings::default(),
+            manifests: ManifestSettings::default(),
         }
     }
 }
@@ -187,6 +190,21 @@ impl Default for HttpSettings {
         HttpSettings {
             address: "0.0.0.0:8080".to_owned(),
         }
+    }
+}
+
+/// `manifests:` — the write-ahead manifest ConfigMaps (DESIGN I8).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct ManifestSettings {
+    /// Manifests kept per resource, newest first (1–1000); older ones are deleted after each new
+    /// apply. The manifest `status.applied` names is never deleted.
+    pub keep: u32,
+}
+
+impl Default for ManifestSettings {
+    fn default() -> Self {
+        ManifestSettings { keep: 10 }
     }
 }
 

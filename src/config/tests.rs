@@ -178,6 +178,7 @@ fn validation_names_the_field_and_the_value() {
             "http.address",
             "\"localhost\"",
         ),
+        ("manifests: {keep: 0}", "manifests.keep", "0"),
     ];
     for (yaml, field, value) in cases {
         let (got_field, got_value, _) = invalid_field(yaml);

@@ -46,6 +46,12 @@ pub(super) fn config(c: &ControllerConfig) -> Check {
     )?;
     leader_election(c)?;
     watch_namespaces(c)?;
+    ensure(
+        (1..=1000).contains(&c.manifests.keep),
+        "manifests.keep",
+        c.manifests.keep,
+        "must be between 1 and 1000",
+    )?;
     let address = &c.http.address;
     ensure(
         address.parse::<SocketAddr>().is_ok(),

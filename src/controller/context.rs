@@ -1,6 +1,9 @@
 //! Controller layer: what every reconciler is handed — the Kubernetes client, the controller
-//! configuration, the AWS ports, metrics, the event publisher — and per-object error backoff.
+//! configuration, the AWS ports, metrics, the event publisher, the leadership fence, the group
+//! claims — and per-object error backoff.
 
+use super::claims::{Claims, KubeClaims};
+use super::leader::Fence;
 use crate::aws::AwsPorts;
 use crate::config::ControllerConfig;
 use crate::metrics::Metrics;
@@ -28,6 +31,23 @@ pub struct Context {
     pub events: Events,
     /// Per-object exponential backoff for failed reconciles.
     pub backoff: Backoff,
+    /// Open while this replica may act (always, without leader election).
+    pub fence: Arc<Fence>,
+    /// One actor per security group: claims in the operator's namespace.
+    pub claims: Arc<dyn Claims>,
+}
+
+/// The operator's own namespace (its Lease and group claims live there):
+/// `leaderElection.namespace`, else `POD_NAMESPACE`, else the client's default namespace.
+pub fn operator_namespace(config: &ControllerConfig, client: &kube::Client) -> String {
+    Some(config.leader_election.namespace.clone())
+        .filter(|n| !n.is_empty())
+        .or_else(|| {
+            std::env::var("POD_NAMESPACE")
+                .ok()
+                .filter(|n| !n.is_empty())
+        })
+        .unwrap_or_else(|| client.default_namespace().to_owned())
 }
 
 impl Context {
@@ -39,6 +59,9 @@ impl Context {
         metrics: Arc<Metrics>,
     ) -> Self {
         let events = Events::new(client.clone());
+        let fence = Arc::new(Fence::open());
+        let namespace = operator_namespace(&config, &client);
+        let claims = Arc::new(KubeClaims::new(client.clone(), &namespace, fence.clone()));
         Context {
             client,
             config,
@@ -46,7 +69,21 @@ impl Context {
             metrics,
             events,
             backoff: Backoff::default(),
+            fence,
+            claims,
         }
+    }
+
+    /// The same context acting only while `fence` is open (leader election).
+    pub fn with_fence(mut self, fence: Arc<Fence>) -> Self {
+        let namespace = operator_namespace(&self.config, &self.client);
+        self.claims = Arc::new(KubeClaims::new(
+            self.client.clone(),
+            &namespace,
+            fence.clone(),
+        ));
+        self.fence = fence;
+        self
     }
 }
 

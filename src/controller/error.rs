@@ -1,6 +1,7 @@
 //! Controller layer: the reconcile error — every failure a reconciler can return, each with a
 //! fixed `reason()` (condition reason, event reason, metric label) and a retry policy.
 
+use super::leader::NotLeader;
 use crate::aws::AwsError;
 use crate::config::Forbidden;
 use std::time::Duration;
@@ -38,6 +39,12 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// This replica lost (or never had) the leader Lease: it changes nothing, in AWS or Kubernetes.
+    #[error(transparent)]
+    NotLeader(#[from] NotLeader),
+    /// A revert ran but the groups do not yet hold the pre-apply rules (deletion waits for it).
+    #[error("failed to revert: {0}")]
+    RevertUnverified(String),
 }
 
 /// What to do after a failure.
@@ -73,13 +80,23 @@ impl Error {
             Error::Kube { .. } => "KubernetesApiError",
             Error::Plan(_) => "PlanFailed",
             Error::Serialize { .. } => "SerializationError",
+            Error::NotLeader(_) => "NotLeader",
+            Error::RevertUnverified(_) => "RevertFailed",
         }
+    }
+
+    /// True for a write refused because the object changed since it was read (HTTP 409): the
+    /// decision was made on stale data and must be made again from a fresh read.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Error::Kube { source: kube::Error::Api(status), .. } if status.is_conflict())
     }
 
     /// How the controller retries after this failure.
     pub fn retry(&self) -> Retry {
         match self {
             Error::Aws(aws) if aws.is_retryable() => Retry::Backoff,
+            // Deterministic evidence refusals would only re-run the same expensive queries.
+            Error::Aws(aws) if aws.is_refusal() => Retry::AwaitChange,
             Error::Aws(AwsError::AccessDenied(_) | AwsError::LimitExceeded(_)) => Retry::Slowly,
             Error::Aws(_) => Retry::Backoff,
             Error::Forbidden(_)
@@ -87,7 +104,8 @@ impl Error {
             | Error::TooManyGroups(_)
             | Error::Serialize { .. } => Retry::AwaitChange,
             Error::Kube { .. } => Retry::Backoff,
-            Error::Plan(_) => Retry::Slowly,
+            Error::Plan(_) | Error::RevertUnverified(_) => Retry::Slowly,
+            Error::NotLeader(_) => Retry::AwaitChange,
         }
     }
 }
@@ -133,6 +151,29 @@ mod tests {
         assert_eq!(
             (forbidden.reason(), forbidden.retry()),
             ("Forbidden", Retry::AwaitChange)
+        );
+    }
+
+    #[test]
+    fn deterministic_evidence_refusals_wait_for_a_change_instead_of_re_querying() {
+        for code in ["InsightsRowLimit", "UnreadableFlowLogs"] {
+            let refusal = Error::Aws(AwsError::Other(Failure::new("read flow logs", code, "x")));
+            assert_eq!(refusal.retry(), Retry::AwaitChange, "{code}");
+            assert_eq!(refusal.reason(), code);
+        }
+        assert_eq!(aws("InternalError").retry(), Retry::Backoff);
+    }
+
+    #[test]
+    fn a_conflict_is_recognised_and_not_leading_changes_nothing() {
+        let status = kube::core::Status::failure("changed", "Conflict").with_code(409);
+        let conflict = Error::kube("patch status", kube::Error::Api(Box::new(status)));
+        assert!(conflict.is_conflict());
+        assert!(!aws("RequestLimitExceeded").is_conflict());
+        let not_leader = Error::from(NotLeader);
+        assert_eq!(
+            (not_leader.reason(), not_leader.retry()),
+            ("NotLeader", Retry::AwaitChange)
         );
     }
 

@@ -5,8 +5,10 @@
 
 pub mod access;
 pub mod breakglass;
+pub mod claims;
 pub mod context;
 pub mod error;
+mod labels;
 pub mod leader;
 mod placeholders;
 mod run;

@@ -1,9 +1,14 @@
 //! Controller layer: `sg-tightener run` — load the configuration, serve `/healthz` `/readyz`
 //! `/metrics`, optionally win the leader Lease, run one controller per kind until SIGTERM or
-//! SIGINT, then finish in-flight reconciles, release the Lease and stop.
+//! SIGINT, then finish in-flight reconciles, release the Lease and stop. Losing the Lease stops
+//! at once: in-flight reconciles are cancelled, not finished, before another replica may start.
+//!
+//! Readiness means "serving and able to take over": without leader election, once every watch
+//! has listed; with it, once a round of the Lease reached the API server (a standby is ready).
+//! Leadership is the gauge `sgtightener_leader` and a log line.
 
-use super::context::Context;
-use super::leader::{HoldEnd, LeaderElector};
+use super::context::{operator_namespace, Context};
+use super::leader::{Fence, HoldEnd, LeaderElector};
 use super::runner::Registered;
 use crate::aws::{CallObserver, ClientFactory};
 use crate::cli::RunArgs;
@@ -88,10 +93,7 @@ fn identity() -> String {
 
 fn elector(client: &kube::Client, config: &ControllerConfig) -> LeaderElector {
     let settings = &config.leader_election;
-    let namespace = Some(settings.namespace.clone())
-        .filter(|n| !n.is_empty())
-        .or_else(|| std::env::var("POD_NAMESPACE").ok())
-        .unwrap_or_else(|| client.default_namespace().to_owned());
+    let namespace = operator_namespace(config, client);
     let api: Api<Lease> = Api::namespaced(client.clone(), &namespace);
     LeaderElector::new(
         api,
@@ -136,28 +138,59 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
     let observer: Arc<dyn CallObserver> = metrics.clone();
     let aws = Arc::new(ClientFactory::from_env(&config.aws, Some(observer)).await);
-    let ctx = Arc::new(Context::new(client.clone(), config.clone(), aws, metrics));
+    let electing = config.leader_election.enabled;
+    let fence = Arc::new(if electing {
+        Fence::closed()
+    } else {
+        Fence::open()
+    });
+    let ctx = Context::new(client.clone(), config.clone(), aws, metrics.clone());
+    let ctx = Arc::new(ctx.with_fence(fence.clone()));
 
     let mut holder = None;
-    if config.leader_election.enabled {
+    if !electing {
+        metrics.leader.set(1);
+    }
+    let (lost_tx, lost_rx) = watch::channel(false);
+    let (release_tx, release_rx) = watch::channel(false);
+    if electing {
         let elector = Arc::new(elector(&client, &config));
-        tracing::info!(lease = %config.leader_election.lease_name, "waiting to become leader");
-        if !elector.acquire(&mut stop_rx.clone()).await {
+        tracing::info!(lease = %config.leader_election.lease_name, "standing by: waiting to become leader");
+        let state = http_state.clone();
+        let reachable = move |ok: bool| state.set_ready(ok);
+        if !elector
+            .acquire(&mut stop_rx.clone(), &fence, reachable)
+            .await
+        {
             let _ = server.await;
             return Ok(());
         }
-        tracing::info!("became leader");
-        holder = Some(tokio::spawn(hold(elector, stop.clone(), stop_rx.clone())));
+        http_state.set_ready(true);
+        metrics.leader.set(1);
+        tracing::info!(lease = %config.leader_election.lease_name, "became leader");
+        holder = Some(tokio::spawn(hold(
+            elector,
+            fence.clone(),
+            release_rx,
+            lost_tx,
+        )));
     }
 
-    run_controllers(
+    let controllers = run_controllers(
         super::controllers(ctx, stop_rx.clone()),
         &http_state,
         stop_rx,
-    )
-    .await;
+    );
+    tokio::select! {
+        _ = controllers => {}
+        // Dropping the controllers aborts every in-flight reconcile at once.
+        _ = lease_lost(lost_rx) => tracing::error!("lost the leader lease; in-flight reconciles cancelled"),
+    }
     let _ = stop.send(true);
+    // The Lease is released only now, after in-flight reconciles finished: no overlap.
+    let _ = release_tx.send(true);
     http_state.set_ready(false);
+    metrics.leader.set(0);
     let lost = match holder {
         Some(task) => task.await.unwrap_or(HoldEnd::Lost) == HoldEnd::Lost,
         None => false,
@@ -171,16 +204,25 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     }
 }
 
-/// Holds the Lease; losing it stops the controllers.
+/// Resolves when the Lease is lost; never when it is released.
+async fn lease_lost(mut lost: watch::Receiver<bool>) {
+    if lost.wait_for(|lost| *lost).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Holds the Lease until `release` (then gives it up); losing it tells `run` to cancel the
+/// controllers.
 async fn hold(
     elector: Arc<LeaderElector>,
-    stop: watch::Sender<bool>,
-    stop_rx: watch::Receiver<bool>,
+    fence: Arc<Fence>,
+    release: watch::Receiver<bool>,
+    lost: watch::Sender<bool>,
 ) -> HoldEnd {
-    let end = elector.hold(stop_rx).await;
+    let end = elector.hold(release, &fence).await;
     if end == HoldEnd::Lost {
         tracing::error!("lost the leader lease; stopping");
-        let _ = stop.send(true);
+        let _ = lost.send(true);
     }
     end
 }
@@ -196,11 +238,12 @@ async fn run_controllers(
     let (runs, readies): (Vec<_>, Vec<_>) =
         registered.into_iter().map(|r| (r.run, r.ready)).unzip();
     let state = http_state.clone();
-    let readiness = tokio::spawn(async move {
+    // Aborted when this future ends or is dropped (the Lease was lost).
+    let _readiness = AbortOnDrop(tokio::spawn(async move {
         futures::future::join_all(readies).await;
         state.set_ready(true);
         tracing::info!(?kinds, "watches running; ready");
-    });
+    }));
     if runs.is_empty() {
         stopped(stop).await;
     } else {
@@ -216,7 +259,15 @@ async fn run_controllers(
             _ = deadline => tracing::warn!(grace = ?SHUTDOWN_GRACE, "controllers still running after shutdown grace; exiting"),
         }
     }
-    readiness.abort();
+}
+
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How long in-flight reconciles may take to finish after a shutdown request (below Kubernetes'

@@ -157,6 +157,8 @@ pub(super) async fn reconcile<K: Reconciler>(
     object: Arc<K>,
     ctx: Arc<Context>,
 ) -> Result<Action, Error> {
+    // A replica that lost the Lease (or was frozen past its renew deadline) starts nothing.
+    ctx.fence.check()?;
     let kind = K::kind(&());
     let key = object_key(object.as_ref());
     observe_status(&ctx, object.as_ref());

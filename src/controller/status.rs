@@ -36,6 +36,34 @@ pub async fn apply_status<K: Reconciler>(
     Ok(())
 }
 
+/// Like [`apply_status`], but with `resource_version` the write is a precondition: the API
+/// server refuses it (409 Conflict) when the object changed since that version was read, so a
+/// reconcile working from a stale cached object cannot overwrite newer status. Returns the
+/// object's new resourceVersion.
+pub async fn apply_status_at<K: Reconciler>(
+    client: &kube::Client,
+    object: &K,
+    status: Value,
+    resource_version: Option<&str>,
+) -> Result<Option<String>, Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    let api: Api<K> = Api::namespaced(client.clone(), &namespace);
+    let mut patch = json!({
+        "apiVersion": K::api_version(&()),
+        "kind": K::kind(&()),
+        "status": status,
+    });
+    if let Some(version) = resource_version {
+        patch["metadata"] = json!({ "name": object.name_any(), "resourceVersion": version });
+    }
+    let params = PatchParams::apply(MANAGER).force();
+    let updated = api
+        .patch_status(&object.name_any(), &params, &Patch::Apply(&patch))
+        .await
+        .map_err(|e| Error::kube(format!("patch status of {}", object_key(object)), e))?;
+    Ok(updated.resource_version())
+}
+
 /// The object's current `status.conditions`, read through JSON so it works for any kind.
 pub fn current_conditions<K: Reconciler>(object: &K) -> Result<Vec<Condition>, Error> {
     let value = serde_json::to_value(object).map_err(|source| Error::Serialize {

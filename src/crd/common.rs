@@ -180,6 +180,10 @@ pub struct AppliedRecord {
     /// When the last revert completed and was verified (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_at: Option<String>,
+    /// When a revert of this apply began (RFC 3339). Set before the revert's first AWS call;
+    /// while it is set and `revertedAt` is not, the plan is never reported as applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revert_started_at: Option<String>,
 }
 
 /// Apply progress of one group.
@@ -196,7 +200,8 @@ pub struct GroupApplyStatus {
 }
 
 /// Apply progress of one group: `Pending` (not started), `Authorised` (new rules added, old ones
-/// not yet revoked), `Applied` (old rules revoked), `Failed`, `Reverted`.
+/// not yet revoked), `Applied` (old rules revoked), `Failed`, `Reverted`, `Deleted` (the group
+/// no longer exists in AWS: nothing to apply or restore there).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum GroupApplyState {
     #[default]
@@ -205,6 +210,7 @@ pub enum GroupApplyState {
     Applied,
     Failed,
     Reverted,
+    Deleted,
 }
 
 /// The first `n` characters of a plan hash, as shown in the `Plan` printer column.

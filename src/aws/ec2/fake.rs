@@ -34,6 +34,8 @@ struct State {
     faults: VecDeque<(Operation, AwsError)>,
     calls: Vec<Call>,
     rule_limit: usize,
+    /// Someone else's change, made just before the describe with this (1-based) number.
+    drift: Option<(usize, String, Vec<IpPermission>)>,
 }
 
 /// The in-memory fake. Shareable behind an `Arc`; all methods take `&self`.
@@ -62,6 +64,7 @@ impl FakeSecurityGroups {
                 faults: VecDeque::new(),
                 calls: Vec::new(),
                 rule_limit: 60,
+                drift: None,
             }),
         }
     }
@@ -90,6 +93,22 @@ impl FakeSecurityGroups {
     /// The group as it is now.
     pub fn group(&self, group_id: &str) -> Option<SecurityGroup> {
         self.state().groups.get(group_id).cloned()
+    }
+
+    /// Deletes a group (as someone would in the console).
+    pub fn remove_group(&self, group_id: &str) {
+        self.state().groups.remove(group_id);
+    }
+
+    /// Adds `permissions` to `group_id` — someone else's change, not a recorded call — just
+    /// before the `nth` DescribeGroups call (counting from the first call this fake received).
+    pub fn drift_before_describe(
+        &self,
+        nth: usize,
+        group_id: &str,
+        permissions: Vec<IpPermission>,
+    ) {
+        self.state().drift = Some((nth, group_id.to_owned(), permissions));
     }
 
     /// The next call of `operation` fails with `error` (queued: several may be injected).
@@ -139,6 +158,25 @@ impl FakeSecurityGroups {
             .filter(|e| wanted(e))
             .cloned()
             .collect())
+    }
+}
+
+/// Makes the scheduled drift when its describe has come.
+fn apply_drift(state: &mut State) {
+    let describes = state
+        .calls
+        .iter()
+        .filter(|c| c.operation == Operation::DescribeGroups)
+        .count();
+    if !matches!(&state.drift, Some((nth, _, _)) if *nth == describes) {
+        return;
+    }
+    if let Some((_, id, perms)) = state.drift.take() {
+        if let Some(group) = state.groups.get_mut(&id) {
+            let mut rules = rules_of(group);
+            rules.extend(perms.iter().flat_map(split_sources));
+            group.ip_permissions = fold(rules);
+        }
     }
 }
 
@@ -253,11 +291,12 @@ impl SecurityGroups for FakeSecurityGroups {
         &self,
         selector: &GroupSelector,
     ) -> Result<Vec<SecurityGroup>, AwsError> {
-        let state = self.begin(Call {
+        let mut state = self.begin(Call {
             operation: Operation::DescribeGroups,
             group_id: None,
             permissions: Vec::new(),
         })?;
+        apply_drift(&mut state);
         if selector.is_empty() {
             return Err(empty_selector());
         }

@@ -96,6 +96,8 @@ impl Store for KubeStore {
         let manifests = TighteningStore {
             client: self.client.clone(),
             events: self.events.clone(),
+            // Only read through: reads do not need the leadership fence.
+            fence: Default::default(),
         };
         let mut out = Vec::new();
         for sgt in &tightenings {

@@ -63,30 +63,28 @@ async fn a_live_lease_of_another_replica_is_not_touched() {
 }
 
 #[tokio::test]
-async fn an_expired_lease_is_taken_with_an_optimistic_replace() {
+async fn a_lease_seen_unchanged_for_its_duration_is_taken_with_an_optimistic_replace() {
     let expired = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
         "metadata": {"name": "sg-tightener", "resourceVersion": "7"},
         "spec": {"holderIdentity": "other", "leaseDurationSeconds": 15, "renewTime": "2020-01-01T00:00:00.000000Z", "leaseTransitions": 1}});
     let conflict = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Conflict", "code": 409});
-    let (client, log, _) = mock_api(vec![
-        Expect {
-            method: "GET",
-            path: LEASE,
-            status: 200,
-            answer: expired.clone(),
-        },
+    let get = || Expect {
+        method: "GET",
+        path: LEASE,
+        status: 200,
+        answer: expired.clone(),
+    };
+    let (client, log, queue) = mock_api(vec![
+        get(),
+        get(),
         Expect {
             method: "PUT",
             path: LEASE,
             status: 200,
             answer: expired.clone(),
         },
-        Expect {
-            method: "GET",
-            path: LEASE,
-            status: 200,
-            answer: expired,
-        },
+        get(),
+        get(),
         Expect {
             method: "PUT",
             path: LEASE,
@@ -95,13 +93,21 @@ async fn an_expired_lease_is_taken_with_an_optimistic_replace() {
         },
     ]);
     let elector = elector(client);
+    assert!(
+        !elector.try_acquire_or_renew().await.unwrap(),
+        "a record seen for the first time is not expired, whatever its renewTime says"
+    );
+    elector.age_observation(Duration::from_secs(16));
     assert!(elector.try_acquire_or_renew().await.unwrap());
-    let put = log.lock().unwrap()[1].body.clone();
+    let put = log.lock().unwrap()[2].body.clone();
     assert_eq!(put["metadata"]["resourceVersion"], "7");
     assert_eq!(put["spec"]["holderIdentity"], "me");
     assert_eq!(put["spec"]["leaseTransitions"], 2);
+    assert!(!elector.try_acquire_or_renew().await.unwrap());
+    elector.age_observation(Duration::from_secs(16));
     assert!(
         !elector.try_acquire_or_renew().await.unwrap(),
         "a lost race is not an error"
     );
+    assert!(queue.lock().unwrap().is_empty());
 }

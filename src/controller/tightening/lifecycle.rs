@@ -41,6 +41,7 @@ pub fn facts<'r>(report: &'r Report<'_>, inputs: &'r str, live: &'r str) -> Fact
             finished: a.finished_at.is_some(),
             halted: status.phase == PlanPhase::Halted,
             reverted: a.reverted_at.is_some(),
+            revert_started: a.revert_started_at.is_some(),
         }),
         evidence_complete: is_true(&status.conditions, types::EVIDENCE_COMPLETE),
         diagnose_due: diagnose_due(report),
@@ -130,6 +131,7 @@ pub async fn report_step(report: &mut Report<'_>, step: Step) -> Action {
         Step::AwaitApproval { mismatch: true } => mismatch(report).await,
         Step::Refuse(Refusal::EvidenceIncomplete) => evidence_incomplete(report),
         Step::Halted => halted(report),
+        Step::RevertUnfinished => revert_unfinished(report),
         Step::Nothing => steady(report),
         _ => Action::requeue(Duration::from_secs(1)),
     }
@@ -201,6 +203,28 @@ fn halted(report: &mut Report<'_>) -> Action {
     Action::await_change()
 }
 
+/// The message of the `Reverted` condition (why the last revert is not verified).
+pub fn revert_message(report: &Report<'_>) -> String {
+    crate::domain::conditions::find(&report.status.conditions, types::REVERTED)
+        .map(|c| c.message.clone())
+        .unwrap_or_else(|| "the revert is not verified yet".into())
+}
+
+/// A revert began and was not verified, and `spec.revert` is false again: AWS may hold the
+/// pre-apply rules (or a mix), so the plan is not reported as applied.
+fn revert_unfinished(report: &mut Report<'_>) -> Action {
+    let applied = report.status.applied.clone().unwrap_or_default();
+    let message = format!(
+        "a revert of plan {} began at {} and was not verified ({}); AWS may hold the pre-apply rules, so the plan is not applied. Set spec.revert: true to finish the revert; once it is verified, spec.revert: false applies the approved plan again",
+        short_hash(&applied.plan_hash),
+        applied.revert_started_at.as_deref().unwrap_or("?"),
+        revert_message(report)
+    );
+    report.phase(PlanPhase::Failed);
+    report.stalled(reasons::REVERT_INCOMPLETE, &message);
+    Action::await_change()
+}
+
 fn steady(report: &mut Report<'_>) -> Action {
     let applied = report.status.applied.clone();
     let spec = &report.object.spec;
@@ -220,9 +244,9 @@ fn steady(report: &mut Report<'_>) -> Action {
         }
         return Action::await_change();
     }
-    let in_effect = applied
-        .as_ref()
-        .is_some_and(|a| a.reverted_at.is_none() && a.plan_hash == plan_hash(report));
+    let in_effect = applied.as_ref().is_some_and(|a| {
+        a.reverted_at.is_none() && a.revert_started_at.is_none() && a.plan_hash == plan_hash(report)
+    });
     if in_effect {
         report.phase(PlanPhase::Applied);
         let message = format!("plan {} is applied", short_hash(&plan_hash(report)));

@@ -4,7 +4,9 @@
 //! Kubernetes I/O sits behind [`store::Store`] so the whole flow runs against fakes in tests.
 
 mod apply;
+mod claim;
 mod diagnose;
+mod history;
 mod lifecycle;
 pub mod observe;
 mod plan;
@@ -13,8 +15,10 @@ mod revert;
 pub mod spec;
 pub mod store;
 
+use super::claims::Claims;
+use super::leader::Fence;
 use super::{Context, Error, Reconciler};
-use crate::aws::AwsPorts;
+use crate::aws::{AwsPorts, SecurityGroups, Target};
 use crate::config::ControllerConfig;
 use crate::crd::SecurityGroupTightening;
 use crate::domain::plan::snapshot_hash;
@@ -31,18 +35,45 @@ use store::{KubeStore, Store};
 
 /// What one tightening reconcile uses, borrowed so tests can pass fakes.
 pub struct Deps<'a> {
-    /// The controller configuration (tenancy).
+    /// The controller configuration (tenancy, manifests kept).
     pub config: &'a ControllerConfig,
     /// AWS ports.
     pub aws: &'a dyn AwsPorts,
     /// Status, manifests and events.
     pub store: &'a dyn Store,
+    /// Group claims (one actor per group).
+    pub claims: &'a dyn Claims,
+    /// Open while this replica may act; checked before every AWS mutation.
+    pub fence: &'a Fence,
     /// Prometheus metrics.
     pub metrics: &'a Metrics,
     /// Collected evidence per resource.
     pub cache: &'a EvidenceCache,
     /// Now.
     pub now: jiff::Timestamp,
+}
+
+/// Where a reconcile acts: resolved once, before any decision.
+pub struct Scope {
+    /// Region and role.
+    pub target: Target,
+    /// The account (claims are keyed by it).
+    pub account: String,
+    /// Security groups in the target.
+    pub sg: Arc<dyn SecurityGroups>,
+}
+
+impl Scope {
+    /// Resolves the target (tenancy first) and its security-group port.
+    pub async fn resolve(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Result<Self, Error> {
+        let (target, account) = observe::target_with_account(object, deps.config, deps.aws).await?;
+        let sg = deps.aws.security_groups(&target).await;
+        Ok(Scope {
+            target,
+            account,
+            sg,
+        })
+    }
 }
 
 /// The evidence cache of the running controller.
@@ -58,11 +89,14 @@ impl Reconciler for SecurityGroupTightening {
         let store = KubeStore {
             client: ctx.client.clone(),
             events: ctx.events.clone(),
+            fence: ctx.fence.clone(),
         };
         let deps = Deps {
             config: &ctx.config,
             aws: ctx.aws.as_ref(),
             store: &store,
+            claims: ctx.claims.as_ref(),
+            fence: &ctx.fence,
             metrics: &ctx.metrics,
             cache: evidence_cache(),
             now: jiff::Timestamp::now(),
@@ -107,21 +141,37 @@ pub async fn reconcile(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Res
 /// The table of contents.
 async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error> {
     let object = report.object;
+    deps.fence.check()?;
     spec::validate(&object.spec).map_err(Error::InvalidSpec)?;
-    let target = observe::target(object, deps.config, deps.aws).await?;
-    let sg = deps.aws.security_groups(&target).await;
-    let (groups, missing) = observe::groups(sg.as_ref(), object).await?;
-    if !missing.is_empty() || groups.is_empty() {
-        return Ok(lifecycle::groups_not_found(report, &missing));
-    }
+    let scope = Scope::resolve(object, deps).await?;
+    let (groups, missing) = observe::groups(scope.sg.as_ref(), object).await?;
+    history::recover(report, deps).await?;
     let inputs = spec::inputs_hash(object);
     let live = snapshot_hash(&groups);
     let mut step = decide(&lifecycle::facts(report, &inputs, &live));
+    // Work recorded in a manifest goes on whatever groups are missing now (one missing group
+    // does not block the others); a missing group only stops new plans and applies.
+    match step {
+        Step::Revert => return revert::run(report, deps, &scope).await,
+        Step::ResumeApply => return apply::resume(report, deps, &scope).await,
+        Step::Halted | Step::RevertUnfinished => {
+            return Ok(lifecycle::report_step(report, step).await)
+        }
+        _ if !missing.is_empty() || groups.is_empty() => {
+            return Ok(lifecycle::groups_not_found(report, &missing))
+        }
+        _ => {}
+    }
+    if claim::gate(step) {
+        if let Some(action) = claim::refused_if_held(report, deps, &scope).await? {
+            return Ok(action);
+        }
+    }
     if let Step::Plan(reason) = step {
         let made = plan::Planning {
             deps,
-            target: &target,
-            sg: sg.as_ref(),
+            target: &scope.target,
+            sg: scope.sg.as_ref(),
             groups: &groups,
         };
         made.run(report, &inputs, reason).await?;
@@ -135,16 +185,18 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
         step = decide(&lifecycle::facts(report, &inputs, &live));
     }
     match step {
-        Step::Apply => apply::start(report, deps, sg.as_ref(), &groups).await,
-        Step::ResumeApply => apply::resume(report, deps, sg.as_ref()).await,
-        Step::Revert => revert::run(report, deps, sg.as_ref()).await,
-        Step::Diagnose => diagnose::run(report, deps, &target, sg.as_ref(), &groups).await,
+        Step::Apply => apply::start(report, deps, &scope).await,
+        Step::Diagnose => {
+            diagnose::run(report, deps, &scope.target, scope.sg.as_ref(), &groups).await
+        }
         other => Ok(lifecycle::report_step(report, other).await),
     }
 }
 
 /// Deletion (DESIGN I11): `Orphan` changes nothing in AWS; `Revert` restores the pre-apply rules
-/// first. Tolerates an apply that never ran.
+/// and keeps the finalizer until the revert is verified — unless the annotation
+/// `sgtightener.io/force-delete: "true"` says to let go. Either way the group claims are
+/// released. Tolerates an apply that never ran.
 pub async fn cleanup(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Result<Action, Error> {
     let key = format!(
         "{}/{}",
@@ -154,22 +206,53 @@ pub async fn cleanup(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Resul
     deps.cache.forget(&key);
     deps.metrics
         .forget_resource(&object.namespace().unwrap_or_default(), &object.name_any());
-    let applied = object.status.as_ref().and_then(|s| s.applied.as_ref());
-    let needs_revert = applied.is_some_and(|a| a.reverted_at.is_none());
-    if object.spec.deletion_policy == crate::crd::DeletionPolicy::Orphan || !needs_revert {
-        return Ok(Action::await_change());
-    }
+    deps.fence.check()?;
     let mut report = Report::new(object, deps.store, deps.now);
-    let target = observe::target(object, deps.config, deps.aws).await?;
-    let sg = deps.aws.security_groups(&target).await;
-    revert::run(&mut report, deps, sg.as_ref()).await?;
-    report.finish().await?;
+    let reverting = object.spec.deletion_policy == crate::crd::DeletionPolicy::Revert;
+    if reverting {
+        history::recover(&mut report, deps).await?;
+    }
+    let applied = report.status.applied.clone();
+    let needs_revert = applied.as_ref().is_some_and(|a| a.reverted_at.is_none());
+    if reverting && needs_revert && !forced(object) {
+        let scope = Scope::resolve(object, deps).await?;
+        revert::run(&mut report, deps, &scope).await?;
+        report.finish().await?;
+        let verified = report
+            .status
+            .applied
+            .as_ref()
+            .is_some_and(|a| a.reverted_at.is_some());
+        if !verified {
+            let why = lifecycle::revert_message(&report);
+            return Err(Error::RevertUnverified(format!(
+                "{why}; the finalizer stays until the revert is verified (or annotate the resource {}=true to delete it anyway)",
+                spec::FORCE_DELETE_ANNOTATION
+            )));
+        }
+    } else if reverting && needs_revert {
+        claim::forced_delete(&report).await;
+    }
+    if applied.is_some() {
+        claim::release(&report, deps).await?;
+    }
     Ok(Action::await_change())
+}
+
+fn forced(object: &SecurityGroupTightening) -> bool {
+    object
+        .annotations()
+        .get(spec::FORCE_DELETE_ANNOTATION)
+        .is_some_and(|v| v == "true")
 }
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_apply;
+#[cfg(test)]
+mod tests_faults;
+#[cfg(test)]
+mod tests_races;
 #[cfg(test)]
 mod world;

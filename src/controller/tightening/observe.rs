@@ -27,6 +27,16 @@ pub async fn target(
     resolve_target(&namespace, &object.spec.target, config, aws).await
 }
 
+/// [`target`] and the account it acts on (group claims are keyed by account).
+pub async fn target_with_account(
+    object: &SecurityGroupTightening,
+    config: &ControllerConfig,
+    aws: &dyn AwsPorts,
+) -> Result<(Target, String), Error> {
+    let namespace = object.namespace().unwrap_or_default();
+    resolve_target_with_account(&namespace, &object.spec.target, config, aws).await
+}
+
 /// [`target`] for any kind's `region`/`accountId`/`roleArn` in `namespace`.
 pub async fn resolve_target(
     namespace: &str,
@@ -34,6 +44,18 @@ pub async fn resolve_target(
     config: &ControllerConfig,
     aws: &dyn AwsPorts,
 ) -> Result<Target, Error> {
+    Ok(resolve_target_with_account(namespace, wanted, config, aws)
+        .await?
+        .0)
+}
+
+/// [`resolve_target`] and the account it acts on.
+pub async fn resolve_target_with_account(
+    namespace: &str,
+    wanted: &AwsTarget,
+    config: &ControllerConfig,
+    aws: &dyn AwsPorts,
+) -> Result<(Target, String), Error> {
     let region = wanted.region.clone();
     let explicit = wanted.role_arn.as_deref();
     let (account, partition) = match wanted.account_id.as_deref().filter(|a| !a.is_empty()) {
@@ -45,11 +67,12 @@ pub async fn resolve_target(
         }
     };
     let role = config.resolve_role(namespace, &account, explicit, &partition)?;
-    Ok(Target {
+    let target = Target {
         region,
         role_arn: role,
         external_id: None,
-    })
+    };
+    Ok((target, account))
 }
 
 /// The live groups of `spec.groups` — the listed `ids`, plus every group carrying all `tags` in

@@ -1,6 +1,8 @@
 //! Controller layer: the tightening's report — the working status of one reconcile, condition
-//! updates in kstatus style, events on transitions only, and the final status write that is
-//! skipped when only timestamps would change.
+//! updates in kstatus style, events on transitions only, and the status writes: each one
+//! conditional on the resourceVersion this reconcile read (or last wrote), so a reconcile on a
+//! stale cached object can never overwrite newer status (e.g. drop `status.applied`); the final
+//! write is skipped when only timestamps would change.
 
 use super::store::{EventKind, Store};
 use crate::controller::Error;
@@ -22,6 +24,10 @@ pub struct Report<'a> {
     /// Now.
     pub now: jiff::Timestamp,
     store: &'a dyn Store,
+    /// The object's resourceVersion as read, then as last written.
+    resource_version: Option<String>,
+    /// Whether this reconcile wrote the status already (then `previous` is out of date).
+    written: bool,
 }
 
 impl<'a> Report<'a> {
@@ -40,6 +46,8 @@ impl<'a> Report<'a> {
             status,
             now,
             store,
+            resource_version: object.metadata.resource_version.clone(),
+            written: false,
         }
     }
 
@@ -119,9 +127,15 @@ impl<'a> Report<'a> {
         self.store.event(self.object, kind, reason, note).await;
     }
 
-    /// Writes the status now (write-ahead and per-group checkpoints).
+    /// Writes the status now, conditional on the version read: the write-ahead record and the
+    /// per-group checkpoints. A decision made on a stale object fails here, before AWS.
     pub async fn checkpoint(&mut self) -> Result<(), Error> {
-        self.store.write_status(self.object, &self.status).await?;
+        let written = self
+            .store
+            .write_status(self.object, &self.status, self.resource_version.as_deref())
+            .await?;
+        self.resource_version = written.or(self.resource_version.take());
+        self.written = true;
         Ok(())
     }
 
@@ -129,14 +143,19 @@ impl<'a> Report<'a> {
     pub async fn finish(&mut self) -> Result<(), Error> {
         let old = serde_json::to_value(&self.previous).unwrap_or_default();
         let new = serde_json::to_value(&self.status).unwrap_or_default();
-        if self.object.status.is_some() && only_timestamps_differ(&old, &new, TIMESTAMP_KEYS) {
+        let unchanged = self.object.status.is_some() && !self.written;
+        if unchanged && only_timestamps_differ(&old, &new, TIMESTAMP_KEYS) {
             return Ok(());
         }
-        self.store.write_status(self.object, &self.status).await
+        self.checkpoint().await
     }
 
-    /// Reports a failed reconcile: `Ready` is never True after a failure.
+    /// Reports a failed reconcile: `Ready` is never True after a failure. Nothing is written
+    /// when the failure is a stale read (the next reconcile starts fresh) or lost leadership.
     pub async fn failed(&mut self, error: &Error) {
+        if error.is_conflict() || matches!(error, Error::NotLeader(_)) {
+            return;
+        }
         let message = crate::error::chain(error);
         match error.retry() {
             crate::controller::Retry::AwaitChange | crate::controller::Retry::Slowly => {

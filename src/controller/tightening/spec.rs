@@ -17,6 +17,9 @@ use std::time::Duration;
 pub const REPLAN_ANNOTATION: &str = "sgtightener.io/replan";
 /// The finalizer that runs the `deletionPolicy`.
 pub const FINALIZER: &str = "sgtightener.io/cleanup";
+/// Set to `"true"` to let a resource with `deletionPolicy: Revert` be deleted although its
+/// revert is not verified (the manifest ConfigMap keeps the pre-apply rules).
+pub const FORCE_DELETE_ANNOTATION: &str = "sgtightener.io/force-delete";
 /// Spec fields that are not plan inputs.
 const NOT_INPUTS: [&str; 4] = ["approved", "revert", "deletionPolicy", "diagnose"];
 

@@ -2,23 +2,16 @@
 //! against the fakes. Invariants: make-before-break, write-ahead before the first mutation, no
 //! original rule lost when interrupted, exact revert.
 
-use super::world::{document, exact, original_group, rejected, rules, World, GROUP};
+use super::world::{
+    approved, denied, document, exact, original_group, rejected, rules, throttled, World, GROUP,
+};
 use crate::aws::ec2::fake::Operation;
-use crate::aws::{AwsError, Failure};
 use crate::crd::{GroupApplyState, PlanPhase};
 use crate::domain::conditions::types;
 use serde_json::json;
 
 async fn approved_world() -> World {
-    let mut w = World::standard();
-    w.reconcile().await.unwrap();
-    let hash = w.plan_hash();
-    w.approve(&hash);
-    w
-}
-
-fn throttled(op: &str) -> AwsError {
-    AwsError::Throttled(Failure::new(op, "RequestLimitExceeded", "slow down"))
+    approved(World::standard()).await
 }
 
 fn has(w: &World, rule: &str) -> bool {
@@ -110,11 +103,11 @@ async fn the_approved_plan_is_applied_make_before_break_after_the_write_ahead() 
 }
 
 #[tokio::test]
-async fn a_failed_revoke_halts_keeps_the_original_rule_and_says_how_to_revert() {
+async fn a_permanently_failed_revoke_halts_keeps_the_original_rule_and_says_how_to_revert() {
     let mut w = approved_world().await;
     w.aws
         .security_groups
-        .fail_next(Operation::Revoke, throttled("revoke ingress"));
+        .fail_next(Operation::Revoke, denied("revoke ingress"));
     w.reconcile().await.unwrap();
     assert_eq!(w.phase(), PlanPhase::Halted);
     let (status, reason, message) = w.condition(types::APPLIED);
@@ -131,7 +124,7 @@ async fn a_failed_revoke_halts_keeps_the_original_rule_and_says_how_to_revert() 
         .message
         .as_deref()
         .unwrap()
-        .contains("throttled"));
+        .contains("access denied"));
     assert!(w.store.event_reasons().contains(&"ApplyHalted".to_string()));
 
     let mutations = w.mutations();
@@ -139,7 +132,7 @@ async fn a_failed_revoke_halts_keeps_the_original_rule_and_says_how_to_revert() 
     assert_eq!(w.mutations(), mutations, "a halted apply stays halted");
     assert_eq!(w.condition(types::STALLED).1, "ApplyHalted");
 
-    w.object.spec.revert = true;
+    w.revert(true);
     w.reconcile().await.unwrap();
     assert_eq!(w.phase(), PlanPhase::Reverted);
     assert_eq!(
@@ -150,16 +143,19 @@ async fn a_failed_revoke_halts_keeps_the_original_rule_and_says_how_to_revert() 
 }
 
 #[tokio::test]
-async fn a_restart_between_authorise_and_revoke_resumes_without_repeating_the_authorise() {
+async fn a_throttled_revoke_pauses_the_apply_and_the_next_reconcile_resumes_without_repeating_the_authorise(
+) {
     let mut w = approved_world().await;
     w.aws
         .security_groups
         .fail_next(Operation::Revoke, throttled("revoke ingress"));
-    w.reconcile().await.unwrap();
-    // As if the controller died after the authorise, before it could record a halt.
-    let status = w.object.status.as_mut().unwrap();
-    status.phase = PlanPhase::Applying;
-    status.applied.as_mut().unwrap().groups[0].status = GroupApplyState::Authorised;
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "AwsThrottled");
+    assert_eq!(w.phase(), PlanPhase::Applying, "not halted");
+    assert_eq!(w.condition(types::APPLIED).1, "ApplyRetrying");
+    assert_eq!(w.condition(types::RECONCILING).0, "True");
+    let applied = w.object.status.clone().unwrap().applied.unwrap();
+    assert_eq!(applied.groups[0].status, GroupApplyState::Authorised);
     let authorises = |w: &World| {
         w.aws
             .security_groups
@@ -174,6 +170,7 @@ async fn a_restart_between_authorise_and_revoke_resumes_without_repeating_the_au
     assert_eq!(authorises(&w), before, "the new rules were already there");
     assert!(!has(&w, "tcp:443 10.0.0.0/16"));
     assert_eq!(w.condition(types::READY).1, "Applied");
+    assert!(!w.store.event_reasons().contains(&"ApplyHalted".to_string()));
 }
 
 #[tokio::test]
@@ -181,7 +178,7 @@ async fn revert_restores_the_exact_pre_apply_rules_and_verifies_them() {
     let mut w = approved_world().await;
     w.reconcile().await.unwrap();
     assert_ne!(exact(&w.live()), exact(&original_group()));
-    w.object.spec.revert = true;
+    w.revert(true);
     w.reconcile().await.unwrap();
     assert_eq!(exact(&w.live()), exact(&original_group()));
     assert_eq!(w.phase(), PlanPhase::Reverted);
@@ -200,25 +197,35 @@ async fn revert_restores_the_exact_pre_apply_rules_and_verifies_them() {
 }
 
 #[tokio::test]
-async fn a_revert_that_cannot_reach_the_pre_apply_rules_reports_the_difference() {
+async fn a_break_glass_rule_added_after_the_apply_is_left_alone_and_the_revert_verifies() {
     let mut w = approved_world().await;
     w.reconcile().await.unwrap();
-    let extra = rules(&[("tcp:8080 10.3.0.0/16", None)]);
+    let extra = rules(&[(
+        "tcp:8080 10.3.0.0/16",
+        Some("sg-tightener break-glass: INC-7 failover"),
+    )]);
     crate::aws::SecurityGroups::authorise_ingress(w.aws.security_groups.as_ref(), GROUP, &extra)
         .await
         .unwrap();
-    w.object.spec.revert = true;
+    w.revert(true);
     w.reconcile().await.unwrap();
     let (status, reason, message) = w.condition(types::REVERTED);
-    assert_eq!(
-        (status.as_str(), reason.as_str()),
-        ("False", "RevertFailed")
-    );
+    assert_eq!((status.as_str(), reason.as_str()), ("True", "Reverted"));
     assert!(
-        message.contains("unexpected tcp:8080 10.3.0.0/16"),
+        message.contains("left alone") && message.contains("tcp:8080 10.3.0.0/16"),
         "{message}"
     );
-    assert!(has(&w, "tcp:443 10.0.0.0/16"), "the pre-apply rule is back");
+    let mut expected = exact(&original_group());
+    expected.push((
+        "tcp:8080 10.3.0.0/16".into(),
+        Some("sg-tightener break-glass: INC-7 failover".into()),
+    ));
+    expected.sort();
+    assert_eq!(
+        exact(&w.live()),
+        expected,
+        "pre-apply rules back, break-glass kept"
+    );
 }
 
 #[tokio::test]
@@ -306,14 +313,9 @@ async fn a_group_marked_interruption_revokes_first_to_stay_within_the_rule_limit
 #[tokio::test]
 async fn a_failed_authorise_halts_before_any_revoke() {
     let mut w = approved_world().await;
-    let denied = AwsError::AccessDenied(Failure::new(
-        "authorise ingress",
-        "UnauthorizedOperation",
-        "no",
-    ));
     w.aws
         .security_groups
-        .fail_next(Operation::Authorise, denied);
+        .fail_next(Operation::Authorise, denied("authorise ingress"));
     w.reconcile().await.unwrap();
     assert_eq!(w.phase(), PlanPhase::Halted);
     assert_eq!(

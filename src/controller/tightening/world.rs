@@ -7,6 +7,8 @@ use super::{cleanup, reconcile, Deps};
 use crate::aws::ec2::fake::FakeSecurityGroups;
 use crate::aws::fake::FakeAws;
 use crate::config::ControllerConfig;
+use crate::controller::claims::MemoryClaims;
+use crate::controller::leader::Fence;
 use crate::controller::Error;
 use crate::crd::{PlanPhase, SecurityGroupTightening};
 use crate::domain::conditions::find;
@@ -16,11 +18,14 @@ use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, SecurityGroup};
 use crate::metrics::Metrics;
 use kube::runtime::controller::Action;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 /// A fake world and the resource under test.
 pub(super) struct World {
     pub aws: FakeAws,
     pub store: MemoryStore,
+    pub claims: Arc<MemoryClaims>,
+    pub fence: Fence,
     pub config: ControllerConfig,
     pub metrics: Metrics,
     pub cache: EvidenceCache,
@@ -130,9 +135,12 @@ impl World {
         }))
         .unwrap();
         object.status = None;
+        object.metadata.resource_version = Some("0".into());
         World {
             aws,
             store: MemoryStore::default(),
+            claims: Arc::default(),
+            fence: Fence::open(),
             config: ControllerConfig::default(),
             metrics: Metrics::new(),
             cache: EvidenceCache::default(),
@@ -154,11 +162,13 @@ impl World {
         World::new(World::default_spec())
     }
 
-    fn deps(&self) -> Deps<'_> {
+    pub fn deps(&self) -> Deps<'_> {
         Deps {
             config: &self.config,
             aws: &self.aws,
             store: &self.store,
+            claims: self.claims.as_ref(),
+            fence: &self.fence,
             metrics: &self.metrics,
             cache: &self.cache,
             now: self.now,
@@ -168,17 +178,32 @@ impl World {
     /// One reconcile; the status written becomes the object's status, as the API server would.
     pub async fn reconcile(&mut self) -> Result<Action, Error> {
         let result = reconcile(&self.object, &self.deps()).await;
-        self.object.status = self.store.last_status();
+        self.sync();
         self.now += jiff::SignedDuration::from_secs(60);
         result
     }
 
-    pub async fn cleanup(&mut self) -> Result<Action, Error> {
-        let result = cleanup(&self.object, &self.deps()).await;
+    /// The object as the API server now has it (status and resourceVersion).
+    pub fn sync(&mut self) {
         if let Some(status) = self.store.last_status() {
             self.object.status = Some(status);
         }
+        self.object.metadata.resource_version = Some(self.store.version());
+    }
+
+    pub async fn cleanup(&mut self) -> Result<Action, Error> {
+        let result = cleanup(&self.object, &self.deps()).await;
+        self.sync();
         result
+    }
+
+    /// A second resource `name` with this one's spec, in the same fake AWS and claims.
+    pub fn sibling(&self, name: &str) -> World {
+        let mut other = World::new(serde_json::to_value(&self.object.spec).unwrap());
+        other.object.metadata.name = Some(name.into());
+        other.aws = self.aws.sharing();
+        other.claims = self.claims.clone();
+        other
     }
 
     pub fn plan_hash(&self) -> String {
@@ -195,8 +220,17 @@ impl World {
         self.bump();
     }
 
+    /// A spec edit: the generation and the resourceVersion move.
     pub fn bump(&mut self) {
         self.object.metadata.generation = Some(self.object.metadata.generation.unwrap_or(1) + 1);
+        self.store.touch();
+        self.object.metadata.resource_version = Some(self.store.version());
+    }
+
+    /// Sets `spec.revert` (a spec edit).
+    pub fn revert(&mut self, revert: bool) {
+        self.object.spec.revert = revert;
+        self.bump();
     }
 
     pub fn condition(&self, type_: &str) -> (String, String, String) {
@@ -220,4 +254,72 @@ impl World {
     pub fn mutations(&self) -> usize {
         self.aws.security_groups.mutations()
     }
+}
+
+/// A world whose plan is computed and approved (not yet applied).
+pub(super) async fn approved(mut w: World) -> World {
+    w.reconcile().await.unwrap();
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w
+}
+
+/// A world at the rule limit (2): its plan is marked `interruption`.
+pub(super) fn at_the_limit() -> World {
+    let mut spec = World::default_spec();
+    spec["collapse"] = json!({"maxRules": 2});
+    let w = World::new(spec);
+    w.aws.security_groups.set_rule_limit(2);
+    w
+}
+
+/// The second group of [`two_groups`]: same rules, same ENI.
+pub(super) const OTHER: &str = "sg-0fedcba9876543210";
+
+/// A world of two groups on one ENI, both tightened by one plan.
+pub(super) fn two_groups() -> World {
+    let mut spec = World::default_spec();
+    spec["groups"]["ids"] = json!([GROUP, OTHER]);
+    let mut w = World::new(spec);
+    let mut other = original_group();
+    other.group_id = OTHER.into();
+    let fake = FakeSecurityGroups::new([original_group(), other]);
+    fake.add_interface(NetworkInterface {
+        network_interface_id: "eni-1".into(),
+        private_ip_address: Some("10.1.0.5".into()),
+        groups: [GROUP, OTHER]
+            .iter()
+            .map(|g| GroupIdentifier {
+                group_id: g.to_string(),
+                group_name: None,
+            })
+            .collect(),
+        vpc_id: Some("vpc-1".into()),
+        ..NetworkInterface::default()
+    });
+    w.aws = FakeAws::new(fake);
+    w.aws.flow_logs.answer(document(accepted(), true));
+    w
+}
+
+pub(super) fn throttled(op: &str) -> crate::aws::AwsError {
+    let failure = crate::aws::Failure::new(op, "RequestLimitExceeded", "slow down");
+    crate::aws::AwsError::Throttled(failure)
+}
+
+pub(super) fn denied(op: &str) -> crate::aws::AwsError {
+    let failure = crate::aws::Failure::new(op, "UnauthorizedOperation", "no");
+    crate::aws::AwsError::AccessDenied(failure)
+}
+
+/// The authorise and revoke calls received so far, in order.
+pub(super) fn mutations_in_order(w: &World) -> Vec<crate::aws::ec2::fake::Operation> {
+    use crate::aws::ec2::fake::Operation;
+    w.aws
+        .security_groups
+        .calls()
+        .iter()
+        .map(|c| c.operation)
+        .filter(|o| matches!(o, Operation::Authorise | Operation::Revoke))
+        .collect()
 }

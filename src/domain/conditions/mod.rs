@@ -109,6 +109,16 @@ pub mod reasons {
     pub const NOTHING_TO_REVERT: &str = "NothingToRevert";
     /// A plan could not be computed from the live rules.
     pub const PLAN_FAILED: &str = "PlanFailed";
+    /// Another resource holds the claim on a group this one would change (one actor per group).
+    pub const GROUP_CLAIMED: &str = "GroupClaimed";
+    /// `status.plan` no longer hashes to its `hash`, or would widen access: it was edited.
+    pub const PLAN_INVALID: &str = "PlanInvalid";
+    /// A transient AWS error paused an apply; it resumes from the manifest after a backoff.
+    pub const APPLY_RETRYING: &str = "ApplyRetrying";
+    /// `status.applied` was restored from the manifest ConfigMaps (the source of truth).
+    pub const APPLY_RECOVERED: &str = "ApplyRecovered";
+    /// A revert began and was not verified, and `spec.revert` is false again.
+    pub const REVERT_INCOMPLETE: &str = "RevertIncomplete";
 }
 
 /// A `metav1.Condition`: the same JSON shape, so status readers (kstatus, Flux, Argo CD) understand it.

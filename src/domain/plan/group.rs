@@ -50,6 +50,9 @@ pub(super) fn plan_group(
         .map(|e| (e.observed, e.cidr))
         .collect();
     let outcome = collapse_shared(&inputs, budget, options.tolerance);
+    if !outcome.within_budget {
+        return refused(group, &triage, budget, options.max_rules);
+    }
     if !inputs.is_empty() {
         triage.warnings.extend(outcome.warnings(budget));
     }
@@ -95,11 +98,35 @@ pub(super) fn plan_group(
         interruption,
         warnings,
         rules_saved: None,
+        refused: None,
     };
     GroupOutcome {
         addresses_before: ipv4_addresses(&revoke),
         addresses_after: ipv4_addresses(&authorise),
         plan,
+    }
+}
+
+/// A group whose rule budget cannot hold one replacement per replaced rule (DESIGN I4): the plan
+/// leaves it unchanged and says why, rather than planning it over the limit.
+fn refused(group: &SecurityGroup, triage: &Triage, budget: usize, max_rules: u32) -> GroupOutcome {
+    let replaced = triage.replaced.len();
+    let reason = format!(
+        "{} untouched rules + at least {replaced} replacement rules (one per tightened rule) exceed maxRules {max_rules}: the group is left unchanged. Raise spec.collapse.maxRules (within the AWS quota) or remove rules from the group",
+        triage.untouched
+    );
+    let plan = GroupPlan {
+        group_id: group.group_id.clone(),
+        untouched_rules: triage.untouched as u32,
+        budget: budget as u32,
+        refused: Some(reason),
+        warnings: triage.warnings.clone(),
+        ..GroupPlan::default()
+    };
+    GroupOutcome {
+        plan,
+        addresses_before: 0,
+        addresses_after: 0,
     }
 }
 

@@ -88,4 +88,8 @@ pub struct GroupPlan {
     /// Rules the group saves (compaction plans only): revoked minus authorised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_saved: Option<u32>,
+    /// Why the plan leaves this group unchanged although it has rules to tighten, e.g. the rule
+    /// budget cannot hold even one replacement per rule. Absent when the group is planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }

@@ -357,3 +357,44 @@ fn a_malformed_snapshot_names_the_group() {
         "{error}"
     );
 }
+
+#[test]
+fn a_group_whose_budget_cannot_hold_one_rule_per_replaced_rule_is_refused_not_overfilled() {
+    // Two untouched rules and two rules to replace under maxRules 3: even one block per replaced
+    // rule would leave four rules. The group is left alone and the plan says why.
+    let sg = group(
+        "sg-1",
+        &[
+            "tcp:443 10.0.0.0/16",
+            "tcp:8443 10.8.0.0/16",
+            "tcp:80 0.0.0.0/0",
+            "tcp:22 10.9.0.0/28",
+        ],
+    );
+    let mut evidence = flows(&["10.0.0.1", "10.0.9.1"], 443);
+    evidence.extend(flows(&["10.8.1.1"], 8443));
+    let options = PlanOptions {
+        max_rules: 3,
+        ..Default::default()
+    };
+    let plan = plan(std::slice::from_ref(&sg), &evidence, &options);
+    let g = &plan.groups[0];
+    assert!(g.revoke.is_empty() && g.authorise.is_empty(), "{g:?}");
+    let why = g.refused.as_deref().expect("a refusal reason");
+    assert!(
+        why.contains("maxRules 3") && why.contains("2 untouched") && why.contains("2 replacement"),
+        "{why}"
+    );
+    assert_eq!(plan.summary.rules_revoked, 0);
+    let roomy = plan_with(&sg, &evidence, 4);
+    assert!(roomy.groups[0].refused.is_none());
+    assert!(!roomy.groups[0].revoke.is_empty());
+}
+
+fn plan_with(sg: &SecurityGroup, evidence: &[Flow], max_rules: u32) -> Plan {
+    let options = PlanOptions {
+        max_rules,
+        ..Default::default()
+    };
+    plan(std::slice::from_ref(sg), evidence, &options)
+}

@@ -48,12 +48,14 @@ pub struct AppliedFacts<'a> {
     pub halted: bool,
     /// `status.applied.revertedAt` is set.
     pub reverted: bool,
+    /// A revert of this apply began (`status.applied.revertStartedAt`) and may have changed AWS.
+    pub revert_started: bool,
 }
 
 impl AppliedFacts<'_> {
-    /// The applied rules are live: started and not reverted.
+    /// The applied rules are live: started, no revert begun, not reverted.
     fn in_effect(&self) -> bool {
-        !self.reverted
+        !self.reverted && !self.revert_started
     }
 }
 
@@ -93,6 +95,10 @@ pub enum Step {
     Halted,
     /// Restore the pre-apply rules.
     Revert,
+    /// A revert began and was not verified, and `spec.revert` is false again: AWS may hold the
+    /// pre-apply rules, so the plan must not be reported as applied. Only a finished revert (or
+    /// a new plan after it) moves on.
+    RevertUnfinished,
     /// Look for rejected traffic after the apply.
     Diagnose,
     /// Nothing to do: applied, reverted, or a plan without changes.
@@ -136,6 +142,9 @@ fn revert_step(facts: &Facts) -> Option<Step> {
 
 fn apply_in_progress(facts: &Facts) -> Option<Step> {
     let applied = facts.applied?;
+    if applied.revert_started && !applied.reverted {
+        return Some(Step::RevertUnfinished);
+    }
     if applied.finished || applied.reverted {
         return None;
     }

@@ -30,6 +30,7 @@ fn applied(finished: bool, halted: bool, reverted: bool) -> Option<AppliedFacts<
         finished,
         halted,
         reverted,
+        revert_started: reverted,
     })
 }
 
@@ -241,10 +242,38 @@ fn the_decide_table() {
                     finished: true,
                     halted: false,
                     reverted: false,
+                    revert_started: false,
                 }),
                 ..base()
             },
             Step::Apply,
+        ),
+        (
+            "revert turned off after a revert that began and was not verified stays put",
+            Facts {
+                approved: "H",
+                applied: Some(AppliedFacts {
+                    revert_started: true,
+                    reverted: false,
+                    ..applied(true, false, false).unwrap()
+                }),
+                ..base()
+            },
+            Step::RevertUnfinished,
+        ),
+        (
+            "a revert that began and was not verified is finished when asked again",
+            Facts {
+                approved: "H",
+                revert: true,
+                applied: Some(AppliedFacts {
+                    revert_started: true,
+                    reverted: false,
+                    ..applied(true, false, false).unwrap()
+                }),
+                ..base()
+            },
+            Step::Revert,
         ),
     ];
     for (name, facts, want) in rows {

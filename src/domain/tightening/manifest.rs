@@ -29,6 +29,10 @@ pub struct Manifest {
     pub created_at: String,
     /// One entry per group the plan changes.
     pub groups: Vec<GroupManifest>,
+    /// When a revert of this apply was verified (RFC 3339). The manifest is the source of truth:
+    /// `status.applied.revertedAt` follows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reverted_at: Option<String>,
 }
 
 /// One group's pre-change rules and intent.
@@ -152,7 +156,41 @@ impl GroupManifest {
         Ok(out)
     }
 
-    fn rules_before(&self) -> Result<BTreeMap<String, Rule>, RuleError> {
+    /// What a revert must have achieved, and nothing more (DESIGN I9): every pre-apply rule is
+    /// present with its original description (`missing …`, `description of … is …, was …`) and
+    /// no rule the apply authorised is left (`still present … (added by the apply)`). Rules
+    /// someone else added since — a break-glass extension — are not differences: see
+    /// [`GroupManifest::foreign_rules`].
+    pub fn revert_differences(&self, live: &SecurityGroup) -> Result<Vec<String>, RuleError> {
+        let present = rules_by_string(live)?;
+        let before = self.rules_before()?;
+        let mut out: Vec<String> = self
+            .differences(live)?
+            .into_iter()
+            .filter(|d| !d.starts_with("unexpected "))
+            .collect();
+        let added = self.authorise.iter().filter(|s| !before.contains_key(*s));
+        out.extend(
+            added
+                .filter(|s| present.contains_key(*s))
+                .map(|s| format!("still present {s} (added by the apply)")),
+        );
+        Ok(out)
+    }
+
+    /// Live rules that are neither pre-apply rules nor rules the apply authorised: added by
+    /// someone else after the apply. A revert leaves them alone.
+    pub fn foreign_rules(&self, live: &SecurityGroup) -> Result<Vec<String>, RuleError> {
+        let before = self.rules_before()?;
+        let present = rules_by_string(live)?;
+        Ok(present
+            .into_keys()
+            .filter(|k| !before.contains_key(k) && !self.authorise.contains(k))
+            .collect())
+    }
+
+    /// The pre-apply rules, keyed by rule string.
+    pub fn rules_before(&self) -> Result<BTreeMap<String, Rule>, RuleError> {
         let group = SecurityGroup {
             group_id: self.group_id.clone(),
             ip_permissions: self.ip_permissions.clone(),

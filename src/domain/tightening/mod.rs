@@ -1,9 +1,13 @@
 //! Domain layer (pure): the SecurityGroupTightening lifecycle (DESIGN §6.1) — [`decide`] picks the
 //! one next step from plain facts, [`manifest`] is the write-ahead record of an apply and the
-//! exact-revert arithmetic, [`diagnose`] finds rejected traffic no current rule covers.
+//! exact-revert arithmetic, [`guard`] re-checks a recorded intent before AWS is touched,
+//! [`history`] reconciles `status.applied` with the manifests and picks the ones to keep,
+//! [`diagnose`] finds rejected traffic no current rule covers.
 
 pub mod decide;
 pub mod diagnose;
+pub mod guard;
+pub mod history;
 pub mod manifest;
 
 pub use decide::{decide, AppliedFacts, Facts, PlanFacts, PlanReason, Refusal, Step};

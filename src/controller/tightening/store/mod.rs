@@ -1,16 +1,20 @@
-//! Controller layer: the tightening's Kubernetes side behind one small trait — status writes,
-//! the write-ahead manifest ConfigMap, events — so the reconcile logic runs against
-//! [`MemoryStore`] in unit tests and [`KubeStore`] for real.
+//! Controller layer: the tightening's Kubernetes side behind one small trait — status writes
+//! (each one conditional on the resourceVersion the reconcile started from), the write-ahead
+//! manifest ConfigMaps (labelled with their resource, listed and garbage-collected), events —
+//! so the reconcile logic runs against [`MemoryStore`] in unit tests and [`KubeStore`] for real.
 
-use crate::controller::status::apply_status;
+use crate::controller::labels::label_value;
+use crate::controller::leader::Fence;
+use crate::controller::status::apply_status_at;
 use crate::controller::{Error, Events, MANAGER};
 use crate::crd::{SecurityGroupTightening, SecurityGroupTighteningStatus};
+use crate::domain::tightening::history::ManifestEntry;
 use crate::domain::tightening::Manifest;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::ResourceExt;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 
 /// The key of the manifest JSON inside the ConfigMap.
 pub const MANIFEST_KEY: &str = "manifest.json";
@@ -27,12 +31,15 @@ pub enum EventKind {
 /// Kubernetes reads and writes the tightening reconcile needs.
 #[async_trait::async_trait]
 pub trait Store: Send + Sync {
-    /// Replaces the status this controller owns (server-side apply as `sg-tightener`).
+    /// Replaces the status this controller owns (server-side apply as `sg-tightener`). With
+    /// `resource_version`, the write fails with a conflict ([`Error::is_conflict`]) when the
+    /// object changed since that version was read. Returns the object's new resourceVersion.
     async fn write_status(
         &self,
         object: &SecurityGroupTightening,
         status: &SecurityGroupTighteningStatus,
-    ) -> Result<(), Error>;
+        resource_version: Option<&str>,
+    ) -> Result<Option<String>, Error>;
 
     /// Creates or replaces the manifest ConfigMap `name` in `namespace` (no owner reference: it
     /// outlives the resource).
@@ -46,6 +53,16 @@ pub trait Store: Send + Sync {
     /// Reads the manifest ConfigMap; `None` when it does not exist.
     async fn get_manifest(&self, namespace: &str, name: &str) -> Result<Option<Manifest>, Error>;
 
+    /// Every manifest of resource `name` in `namespace`.
+    async fn list_manifests(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<ManifestEntry>, Error>;
+
+    /// Deletes a manifest ConfigMap (garbage collection of old ones).
+    async fn delete_manifest(&self, namespace: &str, name: &str) -> Result<(), Error>;
+
     /// Publishes an event about the resource (best effort).
     async fn event(
         &self,
@@ -56,13 +73,18 @@ pub trait Store: Send + Sync {
     );
 }
 
-/// The real store: the API server.
+/// The real store: the API server. Nothing is written while the fence is closed.
 pub struct KubeStore {
     /// Kubernetes client.
     pub client: kube::Client,
     /// Event publisher.
     pub events: Events,
+    /// Open while this replica may act.
+    pub fence: Arc<Fence>,
 }
+
+/// The label naming a manifest's resource.
+pub const RESOURCE_LABEL: &str = "sgtightener.io/tightening";
 
 #[async_trait::async_trait]
 impl Store for KubeStore {
@@ -70,12 +92,14 @@ impl Store for KubeStore {
         &self,
         object: &SecurityGroupTightening,
         status: &SecurityGroupTighteningStatus,
-    ) -> Result<(), Error> {
+        resource_version: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        self.fence.check()?;
         let value = serde_json::to_value(status).map_err(|source| Error::Serialize {
             what: "status",
             source,
         })?;
-        apply_status(&self.client, object, value).await
+        apply_status_at(&self.client, object, value, resource_version).await
     }
 
     async fn put_manifest(
@@ -84,6 +108,7 @@ impl Store for KubeStore {
         name: &str,
         manifest: &Manifest,
     ) -> Result<(), Error> {
+        self.fence.check()?;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
         let config_map = manifest_config_map(namespace, name, manifest)?;
         let params = PatchParams::apply(MANAGER).force();
@@ -100,6 +125,48 @@ impl Store for KubeStore {
             .await
             .map_err(|e| Error::kube(format!("read manifest ConfigMap {namespace}/{name}"), e))?;
         found.map(|cm| manifest_of(&cm)).transpose()
+    }
+
+    async fn list_manifests(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Vec<ManifestEntry>, Error> {
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        let selector = format!(
+            "app.kubernetes.io/managed-by={MANAGER},{RESOURCE_LABEL}={}",
+            label_value(name)
+        );
+        let list = api
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(|e| Error::kube(format!("list the manifests of {namespace}/{name}"), e))?;
+        let resource = format!("{namespace}/{name}");
+        let mut out = Vec::new();
+        for cm in &list.items {
+            let cm_name = cm.name_any();
+            match manifest_of(cm) {
+                Ok(m) if m.resource == resource => out.push(entry(&cm_name, &m)),
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(config_map = %cm_name, %error, "skipping an unreadable manifest")
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn delete_manifest(&self, namespace: &str, name: &str) -> Result<(), Error> {
+        self.fence.check()?;
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
+        match api.delete(name, &DeleteParams::default()).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(s)) if s.is_not_found() => Ok(()),
+            Err(e) => Err(Error::kube(
+                format!("delete manifest ConfigMap {namespace}/{name}"),
+                e,
+            )),
+        }
     }
 
     async fn event(
@@ -132,7 +199,11 @@ pub fn manifest_config_map(
             "app.kubernetes.io/managed-by".to_owned(),
             MANAGER.to_owned(),
         ),
-        ("sgtightener.io/tightening".to_owned(), resource.to_owned()),
+        (RESOURCE_LABEL.to_owned(), label_value(resource)),
+        (
+            "sgtightener.io/kind".to_owned(),
+            "SecurityGroupTightening".to_owned(),
+        ),
         (
             "sgtightener.io/plan".to_owned(),
             crate::crd::short_hash(&manifest.plan_hash),
@@ -157,6 +228,16 @@ pub fn manifest_config_map(
     })
 }
 
+/// A listed manifest's summary.
+pub fn entry(name: &str, manifest: &Manifest) -> ManifestEntry {
+    ManifestEntry {
+        name: name.to_owned(),
+        plan_hash: manifest.plan_hash.clone(),
+        created_at: manifest.created_at.clone(),
+        reverted_at: manifest.reverted_at.clone(),
+    }
+}
+
 fn manifest_of(config_map: &ConfigMap) -> Result<Manifest, Error> {
     let text = config_map
         .data
@@ -170,88 +251,8 @@ fn manifest_of(config_map: &ConfigMap) -> Result<Manifest, Error> {
     })
 }
 
-/// An in-memory store for reconciler tests: statuses written, manifests, events.
-#[derive(Debug, Default)]
-pub struct MemoryStore {
-    /// Every status written, in order.
-    pub statuses: Mutex<Vec<SecurityGroupTighteningStatus>>,
-    /// Manifests by `namespace/name`.
-    pub manifests: Mutex<BTreeMap<String, Manifest>>,
-    /// Events as `(kind, reason, note)`.
-    pub events: Mutex<Vec<(EventKind, String, String)>>,
-    /// When set, the next `write_status` fails (a lost API server).
-    pub fail_status_writes: Mutex<bool>,
-}
-
-impl MemoryStore {
-    /// The last status written.
-    pub fn last_status(&self) -> Option<SecurityGroupTighteningStatus> {
-        self.statuses.lock().expect("store lock").last().cloned()
-    }
-
-    /// Reasons of the events published so far.
-    pub fn event_reasons(&self) -> Vec<String> {
-        let events = self.events.lock().expect("store lock");
-        events.iter().map(|(_, reason, _)| reason.clone()).collect()
-    }
-}
-
-#[async_trait::async_trait]
-impl Store for MemoryStore {
-    async fn write_status(
-        &self,
-        _object: &SecurityGroupTightening,
-        status: &SecurityGroupTighteningStatus,
-    ) -> Result<(), Error> {
-        if *self.fail_status_writes.lock().expect("store lock") {
-            return Err(Error::InvalidSpec("test: status writes fail".into()));
-        }
-        self.statuses
-            .lock()
-            .expect("store lock")
-            .push(status.clone());
-        Ok(())
-    }
-
-    async fn put_manifest(
-        &self,
-        namespace: &str,
-        name: &str,
-        manifest: &Manifest,
-    ) -> Result<(), Error> {
-        manifest_config_map(namespace, name, manifest)?;
-        let key = format!("{namespace}/{name}");
-        self.manifests
-            .lock()
-            .expect("store lock")
-            .insert(key, manifest.clone());
-        Ok(())
-    }
-
-    async fn get_manifest(&self, namespace: &str, name: &str) -> Result<Option<Manifest>, Error> {
-        let key = format!("{namespace}/{name}");
-        Ok(self
-            .manifests
-            .lock()
-            .expect("store lock")
-            .get(&key)
-            .cloned())
-    }
-
-    async fn event(
-        &self,
-        object: &SecurityGroupTightening,
-        kind: EventKind,
-        reason: &str,
-        note: String,
-    ) {
-        let _ = object.name_any();
-        self.events
-            .lock()
-            .expect("store lock")
-            .push((kind, reason.to_owned(), note));
-    }
-}
+mod memory;
+pub use memory::MemoryStore;
 
 #[cfg(test)]
 mod tests {
@@ -267,6 +268,7 @@ mod tests {
             snapshot_hash: "s".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             groups: Vec::new(),
+            reverted_at: None,
         };
         let cm = manifest_config_map("payments", "sgt-web-0123456789ab", &manifest).unwrap();
         assert!(
@@ -275,6 +277,7 @@ mod tests {
         );
         let labels = cm.metadata.labels.clone().unwrap();
         assert_eq!(labels["sgtightener.io/tightening"], "web");
+        assert_eq!(labels["sgtightener.io/kind"], "SecurityGroupTightening");
         assert_eq!(labels["sgtightener.io/plan"], "0123456789ab");
         assert_eq!(manifest_of(&cm).unwrap(), manifest);
     }

@@ -1,0 +1,137 @@
+//! Controller layer: the tightening's side of one actor per group. Before an approved plan is
+//! applied (or re-planned because another apply moved its groups) the groups it changes must not
+//! be claimed by another resource; the apply claims them all, atomically, before its write-ahead.
+//! A refused resource shows `Ready=False, reason=GroupClaimed` naming the holder, and checks
+//! again every few minutes. Claims are released on a verified revert and on deletion.
+
+use super::lifecycle::APPROVAL_RECHECK;
+use super::report::Report;
+use super::store::EventKind;
+use super::{spec, Deps, Scope};
+use crate::controller::claims::{GroupKey, HeldBy, Holder};
+use crate::controller::Error;
+use crate::crd::{short_hash, PlanPhase};
+use crate::domain::conditions::{reasons, types};
+use crate::domain::tightening::{PlanReason, Step};
+use kube::runtime::controller::Action;
+
+/// Steps that would act on an approval: an apply, or a re-plan of an approved plan whose groups
+/// changed (most likely because another resource applied to them).
+pub fn gate(step: Step) -> bool {
+    matches!(
+        step,
+        Step::Apply
+            | Step::Plan(PlanReason::SnapshotDrift {
+                approved_stale: true
+            })
+    )
+}
+
+/// The claim holder for this resource.
+pub fn holder(report: &Report<'_>) -> Holder {
+    Holder::of(report.object)
+}
+
+/// The claim keys of `group_ids` in the scope's account and region.
+pub fn keys(scope: &Scope, group_ids: &[String]) -> Vec<GroupKey> {
+    group_ids
+        .iter()
+        .map(|id| GroupKey {
+            account: scope.account.clone(),
+            region: scope.target.region.clone(),
+            group_id: id.clone(),
+        })
+        .collect()
+}
+
+/// The groups the plan in status changes.
+fn planned_groups(report: &Report<'_>) -> Vec<String> {
+    report.status.plan.as_ref().map_or_else(Vec::new, |p| {
+        p.groups
+            .iter()
+            .filter(|g| !g.revoke.is_empty() || !g.authorise.is_empty())
+            .map(|g| g.group_id.clone())
+            .collect()
+    })
+}
+
+/// `Some` (GroupClaimed reported) when another live resource holds a group the plan changes.
+pub async fn refused_if_held(
+    report: &mut Report<'_>,
+    deps: &Deps<'_>,
+    scope: &Scope,
+) -> Result<Option<Action>, Error> {
+    let groups = keys(scope, &planned_groups(report));
+    if groups.is_empty() {
+        return Ok(None);
+    }
+    let me = holder(report);
+    Ok(match deps.claims.held_by_other(&groups, &me).await? {
+        Some(held) => Some(claimed(report, &held).await),
+        None => None,
+    })
+}
+
+/// Claims `group_ids` for this resource: `Some` (GroupClaimed reported) when another holds one.
+pub async fn take(
+    report: &mut Report<'_>,
+    deps: &Deps<'_>,
+    scope: &Scope,
+    group_ids: &[String],
+) -> Result<Option<Action>, Error> {
+    let me = holder(report);
+    Ok(
+        match deps.claims.claim(&keys(scope, group_ids), &me).await? {
+            Some(held) => Some(claimed(report, &held).await),
+            None => None,
+        },
+    )
+}
+
+/// Releases every claim of this resource.
+pub async fn release(report: &Report<'_>, deps: &Deps<'_>) -> Result<(), Error> {
+    deps.claims.release_all(&holder(report)).await
+}
+
+/// The Warning published when the force-delete annotation skips an unverified revert.
+pub async fn forced_delete(report: &Report<'_>) {
+    let manifest = report
+        .status
+        .applied
+        .as_ref()
+        .map(|a| a.manifest_config_map.clone())
+        .unwrap_or_default();
+    let message = format!(
+        "deleted with {}=true before a verified revert: AWS may still hold the applied rules; ConfigMap {manifest} keeps the pre-apply rules",
+        spec::FORCE_DELETE_ANNOTATION
+    );
+    report
+        .event(EventKind::Warning, reasons::REVERT_INCOMPLETE, message)
+        .await;
+}
+
+async fn claimed(report: &mut Report<'_>, held: &HeldBy) -> Action {
+    let plan = report
+        .status
+        .plan
+        .as_ref()
+        .map(|p| short_hash(&p.hash))
+        .unwrap_or_default();
+    let message = format!(
+        "security group {} is claimed by {}, which applied a change to it; plan {plan} was not applied. It can apply once that resource reverts or is deleted (checked every {} minutes)",
+        held.group,
+        held.holder,
+        APPROVAL_RECHECK.as_secs() / 60
+    );
+    report.phase(PlanPhase::AwaitingApproval);
+    report.stalled(reasons::GROUP_CLAIMED, &message);
+    report
+        .event_on_transition(
+            types::READY,
+            EventKind::Warning,
+            reasons::GROUP_CLAIMED,
+            message,
+        )
+        .await;
+    Action::requeue(APPROVAL_RECHECK)
+}
