@@ -83,6 +83,11 @@ async fn the_chart_grants_exactly_what_the_operator_calls() {
         expected(&access::lease("sg-tightener")),
         "the leader-election Role differs from controller::access::lease()"
     );
+    assert_eq!(
+        rendered_rules(&cluster, "Role", "r-sg-tightener-claims"),
+        expected(&access::claims()),
+        "the group claims' Role differs from controller::access::claims()"
+    );
 
     config.watch_namespaces = vec!["team-a".into(), "team-b".into()];
     config.leader_election.lease_name = "other-lease".into();

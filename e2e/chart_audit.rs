@@ -42,6 +42,18 @@ const UNEXERCISED: &[(&str, &str, &str, &str)] = &[
         "patch",
         "the finalizer: added by the kind's own reconciler, not by the placeholder",
     ),
+    (
+        "sgtightener.io",
+        "securitygrouptightenings",
+        "get",
+        "a group claim's holder is read only when another resource holds the group",
+    ),
+    (
+        "sgtightener.io",
+        "securitygroupcompactions",
+        "get",
+        "a group claim's holder is read only when another resource holds the group",
+    ),
 ];
 
 /// `(group, resource[/subresource], verb)` of every request `user` made, from the audit log; a
@@ -128,6 +140,7 @@ async fn the_operator_calls_exactly_what_the_chart_grants() {
     let granted: BTreeSet<Call> = access::watched()
         .iter()
         .chain(&access::lease(&lease))
+        .chain(&access::claims())
         .flat_map(|rule| rule.triples())
         .collect();
     let ungranted: Vec<&Call> = used.difference(&granted).collect();

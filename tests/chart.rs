@@ -69,9 +69,15 @@ fn the_operator_rules_name_every_kind_and_nothing_sensitive() {
         !operator.contains("secrets"),
         "the controller never reads secrets (I13)"
     );
+    for rule in operator.split("- apiGroups:").filter(|r| r.contains("\"delete\"")) {
+        assert!(
+            rule.contains("resources: [\"configmaps\"]"),
+            "only ConfigMaps are deleted (old manifests, released group claims): {rule}"
+        );
+    }
     assert!(
-        !operator.contains("\"delete\""),
-        "the controller deletes nothing"
+        operator.contains("-claims"),
+        "the group claims' Role in the release namespace"
     );
     assert!(
         !operator.contains("\"*\""),
@@ -97,6 +103,15 @@ fn deployment_runs_unprivileged_with_probes_and_the_rendered_config() {
         assert!(deployment.contains(needle), "deployment lacks {needle}");
     }
     let values = read_yaml("charts/sg-tightener/values.yaml");
+    assert!(
+        deployment.contains("type: Recreate") && deployment.contains(".Values.strategy"),
+        "Recreate without leader election, values.strategy with it"
+    );
+    assert_eq!(
+        values["strategy"]["rollingUpdate"]["maxUnavailable"],
+        Value::from(0),
+        "a one-replica upgrade keeps a ready standby before the leader goes"
+    );
     assert_eq!(
         values["securityContext"]["readOnlyRootFilesystem"],
         Value::from(true)

@@ -124,6 +124,8 @@ impl OperatorBuilder {
         let kubeconfig = super::chart_rbac::impersonating_kubeconfig(&user, &dir);
         self.env
             .push(("KUBECONFIG".to_owned(), kubeconfig.display().to_string()));
+        // As the chart's Deployment does: the operator's own namespace (its group claims).
+        self.env.push(("POD_NAMESPACE".to_owned(), namespace));
         self.service_account = Some(user);
     }
 

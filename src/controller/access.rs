@@ -89,12 +89,35 @@ pub fn watched() -> Vec<Rule> {
         Rule::new(
             "",
             vec!["configmaps".into()],
-            &["get", "create", "patch"],
+            &["get", "list", "create", "patch", "delete"],
             "write-ahead apply manifests (controller::tightening::store): read by name, written \
-             by server-side apply, which needs create for a new ConfigMap; DESIGN also keeps scan \
-             reports and the ip-ranges.json cache in ConfigMaps",
+             by server-side apply, which needs create for a new ConfigMap; a resource's manifests \
+             listed by label (status.applied is recovered from them) and the oldest deleted beyond \
+             manifests.keep; DESIGN also keeps scan reports and the ip-ranges.json cache in \
+             ConfigMaps",
+        ),
+        Rule::new(
+            "sgtightener.io",
+            vec![
+                "securitygrouptightenings".into(),
+                "securitygroupcompactions".into(),
+            ],
+            &["get"],
+            "a group claim's holder still exists, else its claim is taken over \
+             (controller::claims)",
         ),
     ]
+}
+
+/// What the operator calls on group claims, in its own namespace (the release namespace).
+pub fn claims() -> Vec<Rule> {
+    vec![Rule::new(
+        "",
+        vec!["configmaps".into()],
+        &["get", "list", "create", "delete"],
+        "one actor per group (controller::claims): a claim is created if absent, read, listed by \
+         holder and deleted when released",
+    )]
 }
 
 /// What the operator calls on its leader-election Lease `lease_name`, in the Lease's namespace.
@@ -158,9 +181,9 @@ mod tests {
                 resource, "secrets",
                 "the controller never reads secrets (I13)"
             );
-            assert_ne!(
-                verb, "delete",
-                "the controller deletes nothing ({group}/{resource})"
+            assert!(
+                verb != "delete" || resource == "configmaps",
+                "the controller deletes only ConfigMaps ({group}/{resource})"
             );
             assert!(!resource.contains('*') && verb != "*", "no wildcards");
         }

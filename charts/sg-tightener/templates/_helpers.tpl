@@ -75,10 +75,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   resources: ["events"]
   verbs: ["create", "patch"]
 # Write-ahead apply manifests (they outlive their resource), scan reports, the ip-ranges.json
-# cache: read by name, written by server-side apply (create when new, patch after).
+# cache: read by name, written by server-side apply (create when new, patch after); a resource's
+# manifests listed by label (status.applied is recovered from them) and the oldest deleted
+# beyond manifests.keep.
 - apiGroups: [""]
   resources: ["configmaps"]
-  verbs: ["get", "create", "patch"]
+  verbs: ["get", "list", "create", "patch", "delete"]
+# get: a group claim's holder still exists (else its claim is taken over).
+- apiGroups: ["sgtightener.io"]
+  resources: ["securitygrouptightenings", "securitygroupcompactions"]
+  verbs: ["get"]
 {{- end }}
 
 {{/* The controller image: repository@digest when a digest is set, else repository:tag. */}}
