@@ -151,7 +151,7 @@ async fn with_leader_election_the_operator_holds_its_lease_and_releases_it_on_si
         .await;
     let leases = s.api::<Lease>();
     let holder = |l: &Lease| l.spec.as_ref().and_then(|s| s.holder_identity.clone());
-    let me = format!("{}-{}", operator.identity, operator.pid());
+    let me = operator.lease_identity();
     let held = wait_for(&leases, &lease_name, "be held", |l| holder(l).is_some()).await;
     assert_eq!(holder(&held).as_deref(), Some(me.as_str()));
 
@@ -177,7 +177,7 @@ async fn with_leader_election_the_operator_holds_its_lease_and_releases_it_on_si
 }
 
 #[tokio::test]
-async fn a_standby_replica_takes_over_the_lease_when_the_leader_stops() {
+async fn both_replicas_are_ready_one_leads_and_the_standby_takes_over_when_the_leader_stops() {
     let s = Scenario::start("operator-failover").await;
     let lease_name = crate::support::names::unique_name("sgt-lease");
     let replica = |b: OperatorBuilder| {
@@ -185,33 +185,45 @@ async fn a_standby_replica_takes_over_the_lease_when_the_leader_stops() {
             .config(|c| c.leader_election.lease_duration = GoDuration::seconds(3))
     };
     let mut leader = s.operator_with(replica).await;
-    let standby = s.operator_with(|b| replica(b).standby()).await;
     let leases = s.api::<Lease>();
     let holder = |l: &Lease| l.spec.as_ref().and_then(|s| s.holder_identity.clone());
-    let first = format!("{}-{}", leader.identity, leader.pid());
+    let first = leader.lease_identity();
     let held = wait_for(&leases, &lease_name, "be held", |l| holder(l).is_some()).await;
     assert_eq!(holder(&held), Some(first), "the first replica leads");
-    assert_ne!(
-        standby.get("/readyz").await.0,
-        200,
-        "a standby is not ready"
+    // Started only once /readyz answers 200: a standby is ready (able to take over), so a
+    // one-replica rolling upgrade can finish (issue 12).
+    let standby = s.operator_with(replica).await;
+    for (replica, leading) in [(&leader, 1.0), (&standby, 0.0)] {
+        assert_eq!(replica.get("/readyz").await.0, 200);
+        assert_eq!(
+            replica.metric("sgtightener_leader").await,
+            Some(leading),
+            "exactly one replica leads"
+        );
+    }
+    assert!(
+        standby.log().contains("standing by"),
+        "{}",
+        standby.log_tail()
     );
 
     assert!(leader.stop().success(), "{}", leader.log_tail());
-    let second = format!("{}-{}", standby.identity, standby.pid());
+    let second = standby.lease_identity();
     let what = "be taken over by the standby";
     wait_for(&leases, &lease_name, what, |l| {
         holder(l).as_ref() == Some(&second)
     })
     .await;
-    let what = "the new leader to report ready";
+    let what = "the new leader to say so";
     eventually(what, crate::support::DEFAULT_TIMEOUT, || async {
-        match standby.get("/readyz").await {
-            (200, _) => Ok(()),
-            (code, body) => Err(format!("{code} {body}")),
+        match standby.metric("sgtightener_leader").await {
+            Some(1.0) => Ok(()),
+            other => Err(format!("sgtightener_leader {other:?}")),
         }
     })
     .await;
+    assert_eq!(standby.get("/readyz").await.0, 200);
+    assert!(standby.log().contains("became leader"));
 }
 
 /// Whether `pid` is a live process (a zombie is not).

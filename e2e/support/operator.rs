@@ -1,5 +1,5 @@
 //! e2e: `sg-tightener run` as a child process against the test environment. [`Operator`] is a
-//! guard: started once `/readyz` answers 200 (a standby: `/healthz`), stopped (SIGTERM, then
+//! guard: started once `/readyz` answers 200 (or `/healthz`, see `standby`), stopped (SIGTERM, then
 //! SIGKILL) when dropped, its log printed when the test panicked. The child gets SIGKILL if the
 //! test process dies.
 
@@ -74,8 +74,8 @@ impl OperatorBuilder {
         })
     }
 
-    /// Starts it as a standby replica: `start` waits for `/healthz` only, since a replica waiting
-    /// for the leader Lease is not ready by design.
+    /// `start` waits for `/healthz` only. (A standby replica is ready too — readiness means able
+    /// to take over — so this is only for a replica that cannot reach its Lease.)
     pub fn standby(mut self) -> Self {
         self.ready_path = "/healthz";
         self
@@ -243,6 +243,41 @@ impl Operator {
         )
     }
 
+    /// Sends `signal` (`libc::SIGSTOP` freezes it, `libc::SIGCONT` thaws it).
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.pid()).expect("pid fits in pid_t");
+        // SAFETY: kill(2) on our own unreaped child: the pid cannot have been reused.
+        unsafe { libc::kill(pid, signal) };
+    }
+
+    /// Waits up to `timeout` for the process to exit by itself; `None` if it still runs.
+    pub async fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let child = self.child.as_mut()?;
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The value of the first `/metrics` sample line named exactly `name` (labels included).
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let (_, text) = self.get("/metrics").await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+    }
+
+    /// Its Lease holder identity (`HOSTNAME-pid`).
+    pub fn lease_identity(&self) -> String {
+        format!("{}-{}", self.identity, self.pid())
+    }
+
     /// SIGTERM (graceful shutdown), SIGKILL after [`STOP_TIMEOUT`]; returns how it exited.
     /// Waits for the process, so no zombie and no orphan remain.
     pub fn stop(&mut self) -> ExitStatus {
@@ -251,8 +286,12 @@ impl Operator {
             return status;
         }
         let pid = i32::try_from(child.id()).expect("pid fits in pid_t");
-        // SAFETY: kill(2) on our own unreaped child: the pid cannot have been reused.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
+        // SAFETY: kill(2) on our own unreaped child: the pid cannot have been reused. SIGCONT
+        // too, so a frozen (SIGSTOPped) process can handle the SIGTERM.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+            libc::kill(pid, libc::SIGCONT);
+        };
         let deadline = Instant::now() + STOP_TIMEOUT;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {

@@ -1,8 +1,10 @@
 //! e2e: a fault-injecting HTTP proxy on 127.0.0.1 in front of moto. Every request is forwarded,
 //! except those of one EC2 query action (`Action=…` in the form body), which are held — never
-//! forwarded, never answered — until the client closes the connection (e.g. it was killed). The
-//! actions and form bodies seen are recorded in order.
+//! forwarded, never answered — until the client closes the connection (e.g. it was killed), or
+//! ([`FaultProxy::throttle`]) answered with AWS's throttling error a given number of times. The
+//! actions and form bodies seen are recorded in order ([`FaultProxy::record`] only records).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -17,11 +19,38 @@ pub struct FaultProxy {
     /// The form body of every request, URL-decoded, in arrival order.
     pub forms: Arc<Mutex<Vec<String>>>,
     held: Arc<Notify>,
+    /// Throttling answers still to give (`throttle` proxies).
+    throttles_left: Arc<AtomicUsize>,
 }
+
+/// AWS's EC2 throttling error, as the query protocol returns it.
+const THROTTLED: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml;charset=UTF-8\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n{body}";
+const THROTTLED_BODY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded (e2e proxy).</Message></Error></Errors><RequestID>e2e-throttle</RequestID></Response>";
 
 impl FaultProxy {
     /// Starts a proxy to `upstream` (`http://127.0.0.1:<port>`) that holds every `hold` request.
     pub async fn start(upstream: &str, hold: &str) -> FaultProxy {
+        FaultProxy::launch(upstream, hold, None).await
+    }
+
+    /// A proxy that forwards everything and records the actions.
+    pub async fn record(upstream: &str) -> FaultProxy {
+        FaultProxy::launch(upstream, "", Some(0)).await
+    }
+
+    /// A proxy that answers the next `times` requests of `action` with `RequestLimitExceeded`
+    /// (HTTP 503, as EC2 throttles), then forwards them.
+    pub async fn throttle(upstream: &str, action: &str, times: usize) -> FaultProxy {
+        FaultProxy::launch(upstream, action, Some(times)).await
+    }
+
+    /// Throttling answers still to give.
+    pub fn throttles_left(&self) -> usize {
+        self.throttles_left.load(Ordering::SeqCst)
+    }
+
+    /// `throttles`: `None` holds requests of `action`; `Some(n)` throttles the next `n`.
+    async fn launch(upstream: &str, action: &str, throttles: Option<usize>) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -33,19 +62,25 @@ impl FaultProxy {
         let actions = Arc::new(Mutex::new(Vec::new()));
         let forms = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::new(Notify::new());
-        let (seen, notify, hold) = (actions.clone(), held.clone(), format!("Action={hold}&"));
+        let throttles_left = Arc::new(AtomicUsize::new(throttles.unwrap_or(0)));
+        let fault = Fault {
+            action: format!("Action={action}&"),
+            hold: throttles.is_none() && !action.is_empty(),
+            throttles_left: throttles_left.clone(),
+        };
+        let (seen, notify) = (actions.clone(), held.clone());
         let bodies = forms.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (seen, notify, hold, upstream) =
-                    (seen.clone(), notify.clone(), hold.clone(), upstream.clone());
+                let (seen, notify, fault, upstream) =
+                    (seen.clone(), notify.clone(), fault.clone(), upstream.clone());
                 let bodies = bodies.clone();
                 tokio::spawn(async move {
                     let record = Record {
                         actions: &seen,
                         forms: &bodies,
                     };
-                    let _ = serve(client, &upstream, &hold, record, &notify).await;
+                    let _ = serve(client, &upstream, &fault, record, &notify).await;
                 });
             }
         });
@@ -54,6 +89,7 @@ impl FaultProxy {
             actions,
             forms,
             held,
+            throttles_left,
         }
     }
 
@@ -105,10 +141,30 @@ fn url_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// What the proxy does to requests of one action.
+#[derive(Clone)]
+struct Fault {
+    /// `Action=<name>&`.
+    action: String,
+    /// Hold them (never answered).
+    hold: bool,
+    /// Throttle this many more.
+    throttles_left: Arc<AtomicUsize>,
+}
+
+impl Fault {
+    /// Takes one throttle if any is left.
+    fn throttle(&self) -> bool {
+        self.throttles_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
 async fn serve(
     mut client: TcpStream,
     upstream: &str,
-    hold: &str,
+    fault: &Fault,
     record: Record<'_>,
     held: &Notify,
 ) -> std::io::Result<()> {
@@ -121,7 +177,15 @@ async fn serve(
         .to_owned();
     record.actions.lock().expect("actions").push(action);
     record.forms.lock().expect("forms").push(url_decode(&form));
-    if form.contains(hold) {
+    let ours = form.contains(&fault.action);
+    if ours && !fault.hold && fault.throttle() {
+        let answer = THROTTLED
+            .replace("{len}", &THROTTLED_BODY.len().to_string())
+            .replace("{body}", THROTTLED_BODY);
+        client.write_all(answer.as_bytes()).await?;
+        return client.shutdown().await;
+    }
+    if ours && fault.hold {
         held.notify_one();
         // Held: nothing is forwarded; wait for the client to go away.
         let mut sink = [0u8; 1024];
