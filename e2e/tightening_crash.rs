@@ -5,11 +5,10 @@
 use crate::support::estate;
 use crate::support::proxy::FaultProxy;
 use crate::support::tightening::{
-    patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World, TIMEOUT,
+    applied_rules, patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World, TIMEOUT,
 };
 use crate::support::{condition, env};
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 #[tokio::test]
@@ -25,7 +24,6 @@ async fn an_operator_killed_between_authorise_and_revoke_completes_the_apply_on_
     let api = w.create(&w.yaml("payments", &[&group], "")).await;
     let planned = plan(&wait_plan(&api, "payments").await);
     let hash = planned["hash"].as_str().expect("hash").to_owned();
-    let revoke = plan_rules(&planned, &group, "revoke");
     let authorise = plan_rules(&planned, &group, "authorise");
 
     patch_spec(&api, "payments", json!({ "approved": hash })).await;
@@ -66,12 +64,7 @@ async fn an_operator_killed_between_authorise_and_revoke_completes_the_apply_on_
     let _second = w.s.operator().await; // straight to moto
     wait_condition(&api, "payments", "Applied", "True", "").await;
     timing("restart → Applied", restarted);
-    let expected: BTreeSet<String> = original
-        .iter()
-        .filter(|r| !revoke.contains(r))
-        .cloned()
-        .chain(authorise.iter().cloned())
-        .collect();
+    let expected = applied_rules(&original, &planned, &group);
     assert_eq!(
         estate::rules(&w.account, &group).await,
         expected,

@@ -8,13 +8,12 @@ use crate::support::estate;
 use crate::support::names::unique_name;
 use crate::support::proxy::FaultProxy;
 use crate::support::tightening::{
-    patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World, TIMEOUT,
+    applied_rules, patch_spec, plan, timing, wait_condition, wait_plan, World, TIMEOUT,
 };
 use crate::support::{env, wait_for, OperatorBuilder};
 use k8s_openapi::api::coordination::v1::Lease;
 use serde_json::json;
 use sg_tightener::config::GoDuration;
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 /// Long enough that a loaded machine renews in time, short enough to keep the test quick.
@@ -98,13 +97,6 @@ async fn a_leader_frozen_mid_apply_past_its_lease_is_replaced_and_when_thawed_ch
         !standby_calls.contains(&"AuthorizeSecurityGroupIngress".to_string()),
         "the new rules were authorised once, by the frozen leader: {standby_calls:?}"
     );
-    let revoke = plan_rules(&planned, &group, "revoke");
-    let authorise = plan_rules(&planned, &group, "authorise");
-    let expected: BTreeSet<String> = original
-        .iter()
-        .filter(|r| !revoke.contains(r))
-        .cloned()
-        .chain(authorise.iter().cloned())
-        .collect();
+    let expected = applied_rules(&original, &planned, &group);
     assert_eq!(estate::rules(&w.account, &group).await, expected);
 }

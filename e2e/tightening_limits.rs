@@ -7,11 +7,10 @@
 use crate::support::estate::{self, tcp};
 use crate::support::proxy::FaultProxy;
 use crate::support::tightening::{
-    patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World,
+    applied_rules, patch_spec, plan, plan_rules, timing, wait_condition, wait_plan, World,
 };
 use crate::support::{env, to_json};
 use serde_json::json;
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// Rules the estate's payments group starts with (AWS counting: one per CIDR or group pair).
@@ -128,11 +127,6 @@ async fn a_throttle_between_an_interruption_groups_revoke_and_authorise_pauses_t
     wait_condition(&api, "payments", "Applied", "True", "").await;
     timing("approval → throttled → resumed → Applied", approved);
     assert_eq!(proxy.throttles_left(), 0, "every injected throttle was met");
-    let expected: BTreeSet<String> = original
-        .iter()
-        .filter(|r| !revoke.contains(r))
-        .cloned()
-        .chain(authorise.iter().cloned())
-        .collect();
+    let expected = applied_rules(&original, &planned, &group);
     assert_eq!(estate::rules(&w.account, &group).await, expected);
 }

@@ -127,6 +127,21 @@ pub fn plan_rules(plan: &Value, group: &str, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// The rules `group` has once `plan` is applied to `original` (rule strings).
+pub fn applied_rules(
+    original: &std::collections::BTreeSet<String>,
+    plan: &Value,
+    group: &str,
+) -> std::collections::BTreeSet<String> {
+    let revoke = plan_rules(plan, group, "revoke");
+    original
+        .iter()
+        .filter(|r| !revoke.contains(r))
+        .cloned()
+        .chain(plan_rules(plan, group, "authorise"))
+        .collect()
+}
+
 /// `tcp:443 10.0.10.0/27` → (`tcp:443`, 10.0.10.0/27).
 pub fn parse_rule(rule: &str) -> (String, IpNet) {
     let (ports, cidr) = rule

@@ -1,4 +1,4 @@
-//! Controller layer: the AWS calls of one group's apply — authorise and revoke from the
+//! Controller layer: the AWS calls of one group's apply or revert — authorise and revoke from the
 //! manifest's arithmetic, recovering from duplicates and already-absent rules by re-reading the
 //! group — with every failure classified: transient (throttling, 5xx, timeouts) resumes later
 //! from the manifest, a group deleted in AWS is skipped, anything else halts. The fence is
@@ -55,88 +55,66 @@ pub async fn fresh(
     calls.map_err(|e| Failure::Halt(format!("failed to read the group's rules: {e}")))
 }
 
-/// Authorises `perms`; on a duplicate (nothing was added: AWS is atomic here) re-reads the group
-/// and authorises what is still missing.
-pub async fn authorise(
+/// An ingress mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// Add permissions.
+    Authorise,
+    /// Remove permissions.
+    Revoke,
+}
+
+/// Does `op` with `perms`. When AWS reports a duplicate (authorise) or an absent rule (revoke),
+/// nothing was changed (AWS is atomic here): the group is read again and what remains is done.
+pub async fn call(
     deps: &Deps<'_>,
     sg: &dyn SecurityGroups,
     entry: &GroupManifest,
+    op: Op,
     perms: &[IpPermission],
     revert: bool,
 ) -> Outcome {
-    match call_authorise(deps, sg, &entry.group_id, perms).await? {
-        Ok(AuthoriseOutcome::Authorised) => return Ok(Ok(())),
-        Ok(AuthoriseOutcome::AlreadyPresent) => {}
+    match once(deps, sg, &entry.group_id, op, perms).await? {
+        Ok(true) => return Ok(Ok(())),
+        Ok(false) => {}
         Err(failure) => return Ok(Err(failure)),
     }
     let rest = match fresh(sg, entry, revert).await {
-        Ok(calls) => calls.authorise,
-        Err(failure) => return Ok(Err(failure)),
-    };
-    Ok(
-        match call_authorise(deps, sg, &entry.group_id, &rest).await? {
-            Ok(AuthoriseOutcome::Authorised) => Ok(()),
-            Ok(AuthoriseOutcome::AlreadyPresent) => Err(Failure::Halt(
-                "failed to authorise ingress: AWS keeps reporting duplicates".into(),
-            )),
-            Err(failure) => Err(failure),
-        },
-    )
-}
-
-async fn call_authorise(
-    deps: &Deps<'_>,
-    sg: &dyn SecurityGroups,
-    group_id: &str,
-    perms: &[IpPermission],
-) -> Result<Result<AuthoriseOutcome, Failure>, Error> {
-    if perms.is_empty() {
-        return Ok(Ok(AuthoriseOutcome::Authorised));
-    }
-    deps.fence.check()?;
-    Ok(sg
-        .authorise_ingress(group_id, perms)
-        .await
-        .map_err(classify))
-}
-
-/// Revokes `perms`; when AWS says one is already absent, re-reads and revokes what remains.
-pub async fn revoke(
-    deps: &Deps<'_>,
-    sg: &dyn SecurityGroups,
-    entry: &GroupManifest,
-    perms: &[IpPermission],
-    revert: bool,
-) -> Outcome {
-    match call_revoke(deps, sg, &entry.group_id, perms).await? {
-        Ok(RevokeOutcome::Revoked { .. }) => return Ok(Ok(())),
-        Ok(RevokeOutcome::AlreadyAbsent) => {}
-        Err(failure) => return Ok(Err(failure)),
-    }
-    let rest = match fresh(sg, entry, revert).await {
+        Ok(calls) if op == Op::Authorise => calls.authorise,
         Ok(calls) => calls.revoke,
         Err(failure) => return Ok(Err(failure)),
     };
-    Ok(match call_revoke(deps, sg, &entry.group_id, &rest).await? {
-        Ok(RevokeOutcome::Revoked { .. }) => Ok(()),
-        Ok(RevokeOutcome::AlreadyAbsent) => Err(Failure::Halt(
-            "failed to revoke ingress: AWS keeps reporting missing rules".into(),
-        )),
+    Ok(match once(deps, sg, &entry.group_id, op, &rest).await? {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Failure::Halt(match op {
+            Op::Authorise => "failed to authorise ingress: AWS keeps reporting duplicates".into(),
+            Op::Revoke => "failed to revoke ingress: AWS keeps reporting missing rules".into(),
+        })),
         Err(failure) => Err(failure),
     })
 }
 
-async fn call_revoke(
+/// One call, after the fence: `Ok(true)` done, `Ok(false)` duplicate / already absent.
+async fn once(
     deps: &Deps<'_>,
     sg: &dyn SecurityGroups,
     group_id: &str,
+    op: Op,
     perms: &[IpPermission],
-) -> Result<Result<RevokeOutcome, Failure>, Error> {
+) -> Result<Result<bool, Failure>, Error> {
     if perms.is_empty() {
-        return Ok(Ok(RevokeOutcome::Revoked {
-            unknown: Vec::new(),
-        }));
+        return Ok(Ok(true));
     }
     deps.fence.check()?;
-    Ok(sg.revoke_ingress(group_id, perms).await.map_err(classify))
+    let done = match op {
+        Op::Authorise => sg
+            .authorise_ingress(group_id, perms)
+            .await
+            .map(|o| o == AuthoriseOutcome::Authorised),
+        Op::Revoke => sg
+            .revoke_ingress(group_id, perms)
+            .await
+            .map(|o| matches!(o, RevokeOutcome::Revoked { .. })),
+    };
+    Ok(done.map_err(classify))
 }

@@ -267,20 +267,21 @@ async fn apply_group(
             return Ok(Err(Failure::Halt(why)));
         }
     };
+    use calls::Op::{Authorise, Revoke};
     if entry.interruption {
-        if let Err(f) = calls::revoke(deps, sg, entry, &todo.revoke, false).await? {
+        if let Err(f) = calls::call(deps, sg, entry, Revoke, &todo.revoke, false).await? {
             return Ok(Err(f));
         }
-        if let Err(f) = calls::authorise(deps, sg, entry, &todo.authorise, false).await? {
+        if let Err(f) = calls::call(deps, sg, entry, Authorise, &todo.authorise, false).await? {
             return Ok(Err(f));
         }
     } else {
-        if let Err(f) = calls::authorise(deps, sg, entry, &todo.authorise, false).await? {
+        if let Err(f) = calls::call(deps, sg, entry, Authorise, &todo.authorise, false).await? {
             return Ok(Err(f));
         }
         set_state(report, &entry.group_id, GroupApplyState::Authorised, None);
         report.checkpoint().await?;
-        if let Err(f) = calls::revoke(deps, sg, entry, &todo.revoke, false).await? {
+        if let Err(f) = calls::call(deps, sg, entry, Revoke, &todo.revoke, false).await? {
             return Ok(Err(f));
         }
     }

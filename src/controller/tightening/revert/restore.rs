@@ -1,7 +1,8 @@
 //! Controller layer: one group's revert calls and the verification of the whole revert against
 //! what the manifest covers.
 
-use super::super::apply::{calls, Failure};
+use super::super::apply::calls::{self, Op};
+use super::super::apply::Failure;
 use super::super::Deps;
 use crate::aws::{AwsError, GroupSelector, SecurityGroups};
 use crate::controller::Error;
@@ -42,13 +43,16 @@ pub async fn restore(
         Ok(todo) => todo,
         Err(failure) => return Ok(failure.into()),
     };
-    for revoking in [entry.interruption, !entry.interruption] {
-        let outcome = if revoking {
-            calls::revoke(deps, sg, entry, &todo.revoke, true).await?
-        } else {
-            calls::authorise(deps, sg, entry, &todo.authorise, true).await?
+    let order = match entry.interruption {
+        true => [Op::Revoke, Op::Authorise],
+        false => [Op::Authorise, Op::Revoke],
+    };
+    for op in order {
+        let perms = match op {
+            Op::Authorise => &todo.authorise,
+            Op::Revoke => &todo.revoke,
         };
-        if let Err(failure) = outcome {
+        if let Err(failure) = calls::call(deps, sg, entry, op, perms, true).await? {
             return Ok(failure.into());
         }
     }
