@@ -1,6 +1,7 @@
 //! e2e: one actor per group (issue 9) — two SecurityGroupTightenings select the same group and
 //! are approved together: exactly one applies, the other is refused with `GroupClaimed` naming
-//! it; once the first reverts, the second applies.
+//! it; once the first reverts, the second applies. And one writer of status: a status write
+//! from a stale read is refused by the API server.
 
 use crate::support::cluster::wait_for_within;
 use crate::support::estate;
@@ -75,4 +76,40 @@ async fn two_tightenings_of_one_group_one_applies_the_other_is_refused_until_it_
         .await
         .expect("annotate");
     wait_condition(&api, loser, "Applied", "True", "").await;
+}
+
+/// The precondition every tightening status write carries (issue 9, status races), against the
+/// real API server: a write from a stale read is refused, so it can never drop `status.applied`.
+#[tokio::test]
+async fn a_status_write_from_a_stale_read_is_refused_by_the_api_server() {
+    use sg_tightener::controller::status::apply_status_at;
+    use sg_tightener::crd::SecurityGroupTightening;
+    let s = crate::support::Scenario::start("sgt-stale-write").await;
+    s.apply_yaml(&crate::support::sample("securitygrouptightening.yaml").text)
+        .await;
+    let api = s.api::<SecurityGroupTightening>();
+    let read = api.list(&Default::default()).await.expect("list").items;
+    let stale = read.first().expect("the sample").clone();
+    let version = stale.metadata.resource_version.clone();
+    let first = json!({"phase": "Applying", "applied": {
+        "planHash": "a".repeat(64), "startedAt": "2026-01-01T00:00:00Z",
+        "manifestConfigMap": "sgt-x-aaaaaaaaaaaa"}});
+    let written = apply_status_at(&s.client, &stale, first, version.as_deref())
+        .await
+        .expect("a write from the current version");
+    assert_ne!(written, version);
+    let second = json!({"phase": "AwaitingApproval"});
+    let refused = apply_status_at(&s.client, &stale, second, version.as_deref())
+        .await
+        .expect_err("a write from the old version");
+    assert!(refused.is_conflict(), "{refused}");
+    let now = api
+        .get(&stale.metadata.name.clone().unwrap())
+        .await
+        .expect("get");
+    let applied = now
+        .status
+        .and_then(|s| s.applied)
+        .expect("status.applied kept");
+    assert_eq!(applied.manifest_config_map, "sgt-x-aaaaaaaaaaaa");
 }

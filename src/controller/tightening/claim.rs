@@ -88,6 +88,27 @@ pub async fn take(
     )
 }
 
+/// Keeps the claims of an apply in effect (an apply made before claims existed, or a claim
+/// deleted by hand, is claimed again). Best effort: a refusal or failure is only logged.
+pub async fn keep(report: &Report<'_>, deps: &Deps<'_>, scope: &Scope) {
+    let Some(applied) = report.status.applied.as_ref() else {
+        return;
+    };
+    if applied.reverted_at.is_some() || applied.revert_started_at.is_some() {
+        return;
+    }
+    let ids: Vec<String> = applied.groups.iter().map(|g| g.group_id.clone()).collect();
+    match deps.claims.claim(&keys(scope, &ids), &holder(report)).await {
+        Ok(None) => {}
+        Ok(Some(held)) => {
+            tracing::warn!(object = %report.key(), group = %held.group, holder = %held.holder, "an applied group is claimed by another resource")
+        }
+        Err(error) => {
+            tracing::warn!(object = %report.key(), %error, "failed to keep the group claims")
+        }
+    }
+}
+
 /// Releases every claim of this resource.
 pub async fn release(report: &Report<'_>, deps: &Deps<'_>) -> Result<(), Error> {
     deps.claims.release_all(&holder(report)).await

@@ -184,6 +184,9 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
         }
         step = decide(&lifecycle::facts(report, &inputs, &live));
     }
+    if matches!(step, Step::Nothing | Step::Diagnose) {
+        claim::keep(report, deps, &scope).await;
+    }
     match step {
         Step::Apply => apply::start(report, deps, &scope).await,
         Step::Diagnose => {

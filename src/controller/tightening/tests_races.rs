@@ -226,3 +226,14 @@ async fn only_the_newest_manifests_are_kept_per_resource() {
         .manifest_config_map;
     assert!(manifests.contains_key(&format!("payments/{current}")));
 }
+
+#[tokio::test]
+async fn an_apply_in_effect_claims_its_groups_again_when_the_claim_is_gone() {
+    let mut w = approved(World::standard()).await;
+    w.reconcile().await.unwrap();
+    w.claims.claims.lock().unwrap().clear();
+    w.reconcile().await.unwrap();
+    let claims = w.claims.claims.lock().unwrap().clone();
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert!(claims.values().all(|h| h.name == "web"));
+}
