@@ -72,8 +72,12 @@ impl FaultProxy {
         let bodies = forms.clone();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
-                let (seen, notify, fault, upstream) =
-                    (seen.clone(), notify.clone(), fault.clone(), upstream.clone());
+                let (seen, notify, fault, upstream) = (
+                    seen.clone(),
+                    notify.clone(),
+                    fault.clone(),
+                    upstream.clone(),
+                );
                 let bodies = bodies.clone();
                 tokio::spawn(async move {
                     let record = Record {
