@@ -35,6 +35,8 @@ pub struct Context {
     pub fence: Arc<Fence>,
     /// One actor per security group: claims in the operator's namespace.
     pub claims: Arc<dyn Claims>,
+    /// Reconciles running now (shutdown waits for these, not for idle watches).
+    pub in_flight: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The operator's own namespace (its Lease and group claims live there):
@@ -71,6 +73,7 @@ impl Context {
             backoff: Backoff::default(),
             fence,
             claims,
+            in_flight: Arc::default(),
         }
     }
 

@@ -17,6 +17,7 @@ use crate::http::{self, HttpState};
 use crate::metrics::Metrics;
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::Api;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -176,10 +177,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
         )));
     }
 
+    let in_flight = ctx.in_flight.clone();
     let controllers = run_controllers(
         super::controllers(ctx, stop_rx.clone()),
         &http_state,
         stop_rx,
+        &in_flight,
     );
     tokio::select! {
         _ = controllers => {}
@@ -233,6 +236,7 @@ async fn run_controllers(
     registered: Vec<Registered>,
     http_state: &Arc<HttpState>,
     stop: watch::Receiver<bool>,
+    in_flight: &AtomicUsize,
 ) {
     let kinds: Vec<String> = registered.iter().map(|r| r.kind.clone()).collect();
     let (runs, readies): (Vec<_>, Vec<_>) =
@@ -248,15 +252,15 @@ async fn run_controllers(
         stopped(stop).await;
     } else {
         let all = futures::future::join_all(runs);
-        let deadline = async {
+        let idle = async {
             stopped(stop).await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            idle_or_grace(in_flight).await;
         };
         tokio::select! {
             _ = all => {}
             // kube-runtime can keep waiting for a watch that shutdown already closed (a signal
-            // during the first list); in-flight applies are write-ahead logged, so exiting is safe.
-            _ = deadline => tracing::warn!(grace = ?SHUTDOWN_GRACE, "controllers still running after shutdown grace; exiting"),
+            // during the first list): once no reconcile runs there is nothing left to finish.
+            _ = idle => tracing::info!("no reconcile in flight after shutdown; stopping"),
         }
     }
 }
@@ -271,5 +275,24 @@ impl Drop for AbortOnDrop {
 }
 
 /// How long in-flight reconciles may take to finish after a shutdown request (below Kubernetes'
-/// default 30 s termination grace period).
+/// default 30 s termination grace period); in-flight applies are write-ahead logged, so
+/// stopping after it is safe.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Resolves once no reconcile has been running for a moment, or after [`SHUTDOWN_GRACE`].
+async fn idle_or_grace(in_flight: &AtomicUsize) {
+    let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+    let mut idle_polls = 0;
+    while idle_polls < 3 {
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(grace = ?SHUTDOWN_GRACE, "reconciles still running after the shutdown grace; stopping");
+            return;
+        }
+        idle_polls = if in_flight.load(Ordering::SeqCst) == 0 {
+            idle_polls + 1
+        } else {
+            0
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument;
@@ -159,6 +160,7 @@ pub(super) async fn reconcile<K: Reconciler>(
 ) -> Result<Action, Error> {
     // A replica that lost the Lease (or was frozen past its renew deadline) starts nothing.
     ctx.fence.check()?;
+    let _running = InFlight::enter(&ctx.in_flight);
     let kind = K::kind(&());
     let key = object_key(object.as_ref());
     observe_status(&ctx, object.as_ref());
@@ -183,6 +185,22 @@ fn observe_status<K: Reconciler>(ctx: &Context, object: &K) {
     match super::status::current_conditions(object) {
         Ok(conditions) => ctx.metrics.status.observe(resource, &conditions),
         Err(error) => tracing::debug!(%error, "no conditions to observe"),
+    }
+}
+
+/// Counts a reconcile as running until dropped (however the reconcile ends, cancelled too).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
