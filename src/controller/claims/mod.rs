@@ -15,7 +15,7 @@ use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, PostP
 use kube::Resource;
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// A security group, globally: the claim's identity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -332,137 +332,8 @@ impl Claims for KubeClaims {
     }
 }
 
-/// In-memory claims for reconciler tests; holders listed in `gone` count as deleted.
-#[derive(Debug, Default)]
-pub struct MemoryClaims {
-    /// Claim object name → holder.
-    pub claims: Mutex<BTreeMap<String, Holder>>,
-    /// Holders that no longer exist.
-    pub gone: Mutex<Vec<Holder>>,
-}
-
-impl MemoryClaims {
-    fn other(&self, group: &GroupKey, me: &Holder) -> Option<Holder> {
-        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-        let name = group.object_name();
-        let holder = claims.get(&name)?.clone();
-        if &holder == me {
-            return None;
-        }
-        if self
-            .gone
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&holder)
-        {
-            claims.remove(&name);
-            return None;
-        }
-        Some(holder)
-    }
-}
-
-#[async_trait::async_trait]
-impl Claims for MemoryClaims {
-    async fn held_by_other(
-        &self,
-        groups: &[GroupKey],
-        me: &Holder,
-    ) -> Result<Option<HeldBy>, Error> {
-        Ok(groups.iter().find_map(|g| {
-            self.other(g, me).map(|holder| HeldBy {
-                group: g.clone(),
-                holder,
-            })
-        }))
-    }
-
-    async fn claim(&self, groups: &[GroupKey], me: &Holder) -> Result<Option<HeldBy>, Error> {
-        if let Some(held) = self.held_by_other(groups, me).await? {
-            return Ok(Some(held));
-        }
-        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-        for g in groups {
-            claims.insert(g.object_name(), me.clone());
-        }
-        Ok(None)
-    }
-
-    async fn release_all(&self, me: &Holder) -> Result<(), Error> {
-        let mut claims = self.claims.lock().unwrap_or_else(|p| p.into_inner());
-        claims.retain(|_, h| h != me);
-        Ok(())
-    }
-}
+mod memory;
+pub use memory::MemoryClaims;
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(group: &str) -> GroupKey {
-        GroupKey {
-            account: "123456789012".into(),
-            region: "af-south-1".into(),
-            group_id: group.into(),
-        }
-    }
-
-    fn holder(kind: &str, name: &str) -> Holder {
-        Holder {
-            kind: kind.into(),
-            namespace: "payments".into(),
-            name: name.into(),
-        }
-    }
-
-    #[test]
-    fn a_claim_is_named_from_account_region_and_group() {
-        assert_eq!(
-            key("sg-0123456789abcdef0").object_name(),
-            "sgt-claim-123456789012-af-south-1-sg-0123456789abcdef0"
-        );
-        let cm = KubeClaims::config_map(&key("sg-1"), &holder("SecurityGroupTightening", "web"));
-        assert_eq!(holder_of(&cm), holder("SecurityGroupTightening", "web"));
-        let labels = cm.metadata.labels.unwrap();
-        assert_eq!(labels["sgtightener.io/holder-name"], "web");
-    }
-
-    #[tokio::test]
-    async fn claims_are_all_or_nothing_and_kind_agnostic() {
-        let claims = MemoryClaims::default();
-        let compaction = holder("SecurityGroupCompaction", "compact");
-        let web = holder("SecurityGroupTightening", "web");
-        assert_eq!(
-            claims.claim(&[key("sg-2")], &compaction).await.unwrap(),
-            None
-        );
-        let refused = claims
-            .claim(&[key("sg-1"), key("sg-2")], &web)
-            .await
-            .unwrap()
-            .expect("sg-2 is held");
-        assert_eq!(refused.holder, compaction);
-        assert!(
-            claims
-                .held_by_other(&[key("sg-1")], &compaction)
-                .await
-                .unwrap()
-                .is_none(),
-            "nothing of the refused claim is left behind"
-        );
-        claims.release_all(&compaction).await.unwrap();
-        assert_eq!(
-            claims
-                .claim(&[key("sg-1"), key("sg-2")], &web)
-                .await
-                .unwrap(),
-            None
-        );
-        claims.gone.lock().unwrap().push(web.clone());
-        assert_eq!(
-            claims.claim(&[key("sg-1")], &compaction).await.unwrap(),
-            None,
-            "the claim of a deleted resource is taken over"
-        );
-    }
-}
+mod tests;
