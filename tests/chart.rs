@@ -69,7 +69,10 @@ fn the_operator_rules_name_every_kind_and_nothing_sensitive() {
         !operator.contains("secrets"),
         "the controller never reads secrets (I13)"
     );
-    for rule in operator.split("- apiGroups:").filter(|r| r.contains("\"delete\"")) {
+    for rule in operator
+        .split("- apiGroups:")
+        .filter(|r| r.contains("\"delete\""))
+    {
         assert!(
             rule.contains("resources: [\"configmaps\"]"),
             "only ConfigMaps are deleted (old manifests, released group claims): {rule}"
