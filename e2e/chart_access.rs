@@ -207,9 +207,13 @@ async fn the_rendered_service_account_may_do_what_the_operator_needs_and_no_more
         ("list", "secrets", ns, false),
         ("get", "pods", ns, false),
         ("create", "pods", ns, false),
-        ("delete", "configmaps", ns, false),
+        // Old manifests are garbage-collected, group claims (release namespace) released.
+        ("delete", "configmaps", ns, true),
+        ("list", "configmaps", ns, true),
         ("update", "configmaps", ns, false),
-        ("get", sgt, ns, false),
+        // A group claim's holder is read to see whether it still exists.
+        ("get", sgt, ns, true),
+        ("get", "breakglassextensions.sgtightener.io", ns, false),
         ("delete", sgt, ns, false),
         (
             "update",
