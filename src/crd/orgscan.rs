@@ -9,12 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::validation;
 use crate::domain::conditions::Condition;
 
-/// Default `criticalPorts`: remote shells and desktops, file sharing, databases, caches, container
-/// and search daemons — ports that must never be open to the world.
-pub const DEFAULT_CRITICAL_PORTS: [u16; 22] = [
-    20, 21, 22, 23, 25, 110, 135, 139, 143, 445, 1433, 1521, 2375, 2376, 3306, 3389, 5432, 5900,
-    6379, 9200, 11211, 27017,
-];
+/// Default `criticalPorts`: the domain's one list ([`crate::domain::risk::DEFAULT_CRITICAL_PORTS`]),
+/// also used by the controller and `sg-tightener classify`.
+pub use crate::domain::risk::DEFAULT_CRITICAL_PORTS;
 
 /// Scan accounts for permissive security-group and NACL rules and rank them by risk.
 // Every `printcolumn(...)` repeats the same keys, which clippy mistakes for duplicated attributes.
@@ -107,16 +104,19 @@ pub struct OrgRiskScanSpec {
     #[serde(default = "default_prefix_threshold")]
     #[schemars(range(min = 1, max = 32))]
     pub prefix_threshold: u8,
-    /// Ports that make a world-open rule CRITICAL (up to 100). Default: 20, 21, 22, 23, 25, 110,
-    /// 135, 139, 143, 445, 1433, 1521, 2375, 2376, 3306, 3389, 5432, 5900, 6379, 9200, 11211, 27017.
+    /// Ports that make a world-open rule CRITICAL (up to 100); a list here replaces the default.
+    /// Default: 20, 21, 22, 23, 25, 110, 135, 139, 143, 445, 1433, 1521, 2375, 2376, 2379, 3306,
+    /// 3389, 5432, 5900, 5984, 6379, 9200, 9300, 11211, 27017.
     #[serde(default = "default_critical_ports")]
     #[schemars(length(max = 100))]
     pub critical_ports: Vec<u16>,
-    /// Accounts scanned in parallel (1–64, default 16).
+    /// Account × region pairs scanned at once, over the whole scan (1–64, default 16): at most this
+    /// many AWS calls of the scan are in flight.
     #[serde(default = "default_max_concurrency")]
     #[schemars(range(min = 1, max = 64))]
     pub max_concurrency: u32,
-    /// Time between scans, such as `24h` (default).
+    /// Time between scans, such as `24h` (default; at least `1m`). A spec change, or a new value of
+    /// the annotation `sgtightener.io/rescan`, starts a scan at once.
     #[serde(default = "default_interval")]
     #[schemars(schema_with = "validation::duration")]
     pub interval: String,
@@ -138,10 +138,11 @@ pub struct OrganizationTarget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanOutput {
-    /// Write the JSON report into a ConfigMap named after the scan (default `true`).
+    /// Write the JSON report into the ConfigMap `ors-<name>` in the scan's namespace (default
+    /// `true`). When the findings do not fit in one ConfigMap it holds the summary and says so.
     #[serde(default = "default_true")]
     pub config_map: bool,
-    /// Also upload the report to S3.
+    /// Also upload the report to S3, with the controller's own credentials.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3: Option<ReportS3>,
 }
@@ -162,11 +163,16 @@ pub struct ReportS3 {
     /// Bucket to upload to.
     #[schemars(schema_with = "validation::bucket")]
     pub bucket: String,
-    /// Key prefix for the report objects.
+    /// Key prefix for the report objects: `<prefix><namespace>/<name>/<finishedAt>.<format>`.
     #[serde(default)]
-    #[schemars(length(max = 1024))]
+    #[schemars(length(max = 900))]
     pub prefix: String,
-    /// Report formats: `json` (default), `csv`, `xlsx`.
+    /// The bucket's region; default the first of `spec.regions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "validation::region")]
+    pub region: Option<String>,
+    /// Report formats: `json` (default), `csv`, `xlsx` (a Summary sheet of accounts ranked by risk
+    /// and a Findings sheet, one row per finding).
     #[serde(default = "default_formats")]
     #[schemars(length(min = 1, max = 3))]
     pub formats: Vec<ReportFormat>,
@@ -252,12 +258,21 @@ pub struct ScanSummary {
     /// When the scan finished (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<String>,
-    /// Accounts scanned.
+    /// Accounts scanned (entered with the role; an account that could not be entered is in
+    /// `failures` instead).
     pub accounts: u32,
     /// Regions scanned per account.
     pub regions: u32,
     /// Findings per severity.
     pub findings: SeverityCounts,
+    /// Account × region pairs that could not be scanned (an account that could not be entered
+    /// counts once per region).
+    #[serde(default)]
+    pub failed_pairs: u32,
+    /// Hash of the spec and the `sgtightener.io/rescan` annotation this scan ran for: when it
+    /// differs from the current one, a new scan starts at once.
+    #[serde(default)]
+    pub inputs_hash: String,
 }
 
 /// Findings per severity.
@@ -314,7 +329,29 @@ pub struct ReportLocation {
     /// ConfigMap (same namespace) holding the JSON report.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config_map: Option<String>,
-    /// `s3://bucket/key` of the uploaded report.
+    /// `s3://bucket/key` of the uploaded report (the first format; the others share the key
+    /// with their own extension).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub s3_uri: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::risk::default_critical_ports_text;
+    use kube::CustomResourceExt;
+
+    #[test]
+    fn the_crd_documents_and_defaults_to_the_one_critical_port_list() {
+        let crd = serde_json::to_value(OrgRiskScan::crd()).unwrap();
+        let field = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+            ["properties"]["criticalPorts"];
+        let description = field["description"].as_str().unwrap().replace('\n', " ");
+        assert!(
+            description.contains(&default_critical_ports_text()),
+            "{description}"
+        );
+        let default: Vec<u16> = serde_json::from_value(field["default"].clone()).unwrap();
+        assert_eq!(default, DEFAULT_CRITICAL_PORTS);
+    }
 }

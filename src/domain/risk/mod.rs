@@ -10,16 +10,24 @@ use crate::domain::snapshot::{IpPermission, NetworkAcl, NetworkAclEntry, Securit
 use ipnet::{IpNet, Ipv4Net};
 use serde::{Deserialize, Serialize};
 
-/// Ports whose exposure to the whole internet is CRITICAL unless the scan names its own list:
-/// remote shells and desktops (21 FTP, 22 SSH, 23 Telnet, 3389 RDP, 5900 VNC), Windows RPC and
-/// file sharing (135, 139, 445), and data stores and daemons that are routinely exposed without
-/// authentication (1433 SQL Server, 1521 Oracle, 2375/2376 Docker, 2379 etcd, 3306 MySQL,
-/// 5432 PostgreSQL, 5984 CouchDB, 6379 Redis, 9200/9300 Elasticsearch, 11211 Memcached,
-/// 27017 MongoDB).
+/// Ports whose exposure to the whole internet is CRITICAL unless the scan names its own list —
+/// the one default of the CRD (`OrgRiskScan.spec.criticalPorts`), the controller and `classify`:
+/// file transfer and remote shells and desktops (20/21 FTP, 22 SSH, 23 Telnet, 3389 RDP, 5900 VNC),
+/// plaintext mail (25 SMTP, 110 POP3, 143 IMAP), Windows RPC and file sharing (135, 139, 445),
+/// and data stores and daemons that are routinely exposed without authentication (1433 SQL
+/// Server, 1521 Oracle, 2375/2376 Docker, 2379 etcd, 3306 MySQL, 5432 PostgreSQL, 5984 CouchDB,
+/// 6379 Redis, 9200/9300 Elasticsearch, 11211 Memcached, 27017 MongoDB).
 pub const DEFAULT_CRITICAL_PORTS: &[u16] = &[
-    21, 22, 23, 135, 139, 445, 1433, 1521, 2375, 2376, 2379, 3306, 3389, 5432, 5900, 5984, 6379,
-    9200, 9300, 11211, 27017,
+    20, 21, 22, 23, 25, 110, 135, 139, 143, 445, 1433, 1521, 2375, 2376, 2379, 3306, 3389, 5432,
+    5900, 5984, 6379, 9200, 9300, 11211, 27017,
 ];
+
+/// [`DEFAULT_CRITICAL_PORTS`] as text (`20, 21, 22, …`), for help texts and documentation; a test
+/// keeps the CRD's and the CLI's descriptions equal to it.
+pub fn default_critical_ports_text() -> String {
+    let ports: Vec<String> = DEFAULT_CRITICAL_PORTS.iter().map(u16::to_string).collect();
+    ports.join(", ")
+}
 
 /// Default `prefixThreshold`: RFC 1918 rules at `/24` or narrower are not findings.
 pub const DEFAULT_PREFIX_THRESHOLD: u8 = 24;
@@ -359,6 +367,8 @@ pub fn top_accounts(
     ranked.truncate(limit);
     ranked
 }
+
+pub mod tally;
 
 #[cfg(test)]
 mod tests;
