@@ -8,6 +8,7 @@
 //! - [`aws`] holds ports (traits speaking domain types) and the adapters on aws-sdk-*.
 //! - [`controller`] runs one reconciler per kind: observe (I/O) → decide (domain) → act (I/O) → report.
 //! - [`cli`] holds the offline commands, which run the domain on local files.
+//! - [`report`] writes findings as CSV, XLSX and streamed JSON (OrgRiskScan and `classify`).
 //! - [`config`] is the controller configuration (pure, except loading the file).
 //! - [`metrics`], [`telemetry`] and [`http`] are the operator's telemetry: Prometheus registry,
 //!   logs, and the `/healthz` `/readyz` `/metrics` server; [`error`] reports error chains.
@@ -21,4 +22,5 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod report;
 pub mod telemetry;
