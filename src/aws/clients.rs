@@ -1,10 +1,15 @@
 //! AWS layer: builds SDK configurations and clients for a target (region, optional role to
 //! assume, optional external id), pointed at `aws.endpointUrl` when one is set (moto), with
-//! retries from `aws.maxAttempts`, cached per target so credentials are reused.
+//! retries from `aws.maxAttempts`, cached per target so credentials are reused. An assumed role's
+//! credentials provider is shared by every region of the same role and session, so a role is
+//! assumed once per account, not once per region.
 
+use super::ec2::inventory::{Inventory, SdkInventory};
 use super::ec2::{Ec2SecurityGroups, SecurityGroups};
 use super::flowlogs::{FlowLogs, SdkFlowLogs};
 use super::observe::{CallObserver, ObserveCalls};
+use super::organizations::{Organization, SdkOrganization};
+use super::reports::{ReportStore, S3ReportStore};
 use super::sts::{Identity, StsIdentity};
 use crate::config::AwsSettings;
 use aws_config::retry::RetryConfig;
@@ -60,6 +65,13 @@ pub trait AwsPorts: Send + Sync {
     async fn identity(&self, target: &Target) -> Arc<dyn Identity>;
     /// Flow-log evidence readers in the target.
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs>;
+    /// The organisation's structure, as the target's credentials see it (OrgRiskScan).
+    async fn organization(&self, target: &Target) -> Arc<dyn Organization>;
+    /// One account × region for a risk scan, the role assumed with the session name `session`
+    /// (so CloudTrail shows which scan read the account).
+    async fn inventory(&self, target: &Target, session: &str) -> Arc<dyn Inventory>;
+    /// Report uploads to S3 in the target.
+    async fn reports(&self, target: &Target) -> Arc<dyn ReportStore>;
 }
 
 /// The retry policy for `max_attempts`: the SDK's standard mode (exponential backoff with
@@ -74,8 +86,12 @@ pub struct ClientFactory {
     base: SdkConfig,
     endpoint: Option<String>,
     observer: Option<Arc<dyn CallObserver>>,
-    cache: Mutex<HashMap<Target, SdkConfig>>,
+    cache: Mutex<HashMap<(Target, String), SdkConfig>>,
+    roles: Mutex<HashMap<RoleKey, SharedCredentialsProvider>>,
 }
+
+/// An assumed role's identity: role ARN, external id, session name.
+type RoleKey = (String, Option<String>, String);
 
 impl ClientFactory {
     /// Loads the default credential chain (environment, web identity, container, instance
@@ -107,17 +123,24 @@ impl ClientFactory {
             endpoint: settings.endpoint().map(str::to_owned),
             observer,
             cache: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
         }
     }
 
     /// The SDK configuration for a target: its region, and the assumed role's credentials
     /// (refreshed by the SDK before they expire) when the target names a role.
     pub async fn sdk_config(&self, target: &Target) -> SdkConfig {
+        self.sdk_config_as(target, SESSION_NAME).await
+    }
+
+    /// [`Self::sdk_config`] with the role assumed under the session name `session`.
+    pub async fn sdk_config_as(&self, target: &Target, session: &str) -> SdkConfig {
+        let key = (target.clone(), session.to_owned());
         if let Some(config) = self
             .cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .get(target)
+            .get(&key)
         {
             return config.clone();
         }
@@ -129,21 +152,47 @@ impl ClientFactory {
         let config = match &target.role_arn {
             None => regional,
             Some(role_arn) => {
-                let mut provider = AssumeRoleProvider::builder(role_arn)
-                    .session_name(SESSION_NAME)
-                    .configure(&regional);
-                if let Some(external_id) = &target.external_id {
-                    provider = provider.external_id(external_id);
-                }
-                let provider = provider.build().await;
+                let role = (
+                    role_arn.clone(),
+                    target.external_id.clone(),
+                    session.to_owned(),
+                );
+                let provider = self.role_credentials(role, &regional).await;
                 regional
                     .into_builder()
-                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .credentials_provider(provider)
                     .build()
             }
         };
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache.entry(target.clone()).or_insert(config).clone()
+        cache.entry(key).or_insert(config).clone()
+    }
+
+    /// The credentials of an assumed role, one provider per role and session whatever the
+    /// region (they share the SDK's identity cache, so the role is assumed once).
+    async fn role_credentials(
+        &self,
+        role: RoleKey,
+        regional: &SdkConfig,
+    ) -> SharedCredentialsProvider {
+        if let Some(provider) = self
+            .roles
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&role)
+        {
+            return provider.clone();
+        }
+        let (role_arn, external_id, session) = &role;
+        let mut builder = AssumeRoleProvider::builder(role_arn)
+            .session_name(session)
+            .configure(regional);
+        if let Some(external_id) = external_id {
+            builder = builder.external_id(external_id);
+        }
+        let provider = SharedCredentialsProvider::new(builder.build().await);
+        let mut roles = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        roles.entry(role).or_insert(provider).clone()
     }
 
     fn observe(&self) -> Option<ObserveCalls> {
@@ -152,7 +201,11 @@ impl ClientFactory {
 
     /// An EC2 client for the target.
     pub async fn ec2(&self, target: &Target) -> aws_sdk_ec2::Client {
-        let mut builder = aws_sdk_ec2::config::Builder::from(&self.sdk_config(target).await);
+        self.ec2_with(&self.sdk_config(target).await)
+    }
+
+    fn ec2_with(&self, config: &SdkConfig) -> aws_sdk_ec2::Client {
+        let mut builder = aws_sdk_ec2::config::Builder::from(config);
         if let Some(observe) = self.observe() {
             builder = builder.interceptor(observe);
         }
@@ -161,7 +214,11 @@ impl ClientFactory {
 
     /// An STS client for the target.
     pub async fn sts(&self, target: &Target) -> aws_sdk_sts::Client {
-        let mut builder = aws_sdk_sts::config::Builder::from(&self.sdk_config(target).await);
+        self.sts_with(&self.sdk_config(target).await)
+    }
+
+    fn sts_with(&self, config: &SdkConfig) -> aws_sdk_sts::Client {
+        let mut builder = aws_sdk_sts::config::Builder::from(config);
         if let Some(observe) = self.observe() {
             builder = builder.interceptor(observe);
         }
@@ -225,6 +282,22 @@ impl AwsPorts for ClientFactory {
             self.logs(target).await,
             self.athena(target).await,
         ))
+    }
+
+    async fn organization(&self, target: &Target) -> Arc<dyn Organization> {
+        Arc::new(SdkOrganization::new(self.organizations(target).await))
+    }
+
+    async fn inventory(&self, target: &Target, session: &str) -> Arc<dyn Inventory> {
+        let config = self.sdk_config_as(target, session).await;
+        Arc::new(SdkInventory::new(
+            self.ec2_with(&config),
+            self.sts_with(&config),
+        ))
+    }
+
+    async fn reports(&self, target: &Target) -> Arc<dyn ReportStore> {
+        Arc::new(S3ReportStore::new(self.s3(target).await))
     }
 }
 

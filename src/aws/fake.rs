@@ -3,9 +3,13 @@
 
 use super::clients::{AwsPorts, Target};
 use super::ec2::fake::FakeSecurityGroups;
+use super::ec2::inventory::Inventory;
+use super::ec2::inventory_fake::FakeEstate;
 use super::ec2::SecurityGroups;
 use super::flowlogs::fake::FakeFlowLogs;
 use super::flowlogs::FlowLogs;
+use super::organizations::{FakeOrganization, Organization};
+use super::reports::{FakeReportStore, ReportStore};
 use super::sts::{CallerIdentity, Identity};
 use super::AwsError;
 use std::sync::{Arc, Mutex};
@@ -19,6 +23,14 @@ pub struct FakeAws {
     pub identity: CallerIdentity,
     /// The flow logs every target sees.
     pub flow_logs: Arc<FakeFlowLogs>,
+    /// The organisation every target sees (OrgRiskScan).
+    pub organization: Arc<FakeOrganization>,
+    /// Accounts × regions for risk scans; the account is the one of the target's role.
+    pub estate: Arc<FakeEstate>,
+    /// Uploaded reports.
+    pub reports: Arc<FakeReportStore>,
+    /// Session names `inventory` was asked for, in order.
+    pub sessions: Mutex<Vec<String>>,
     targets: Mutex<Vec<Target>>,
 }
 
@@ -33,6 +45,10 @@ impl FakeAws {
                 partition: "aws".into(),
             },
             flow_logs: Arc::new(FakeFlowLogs::default()),
+            organization: Arc::new(FakeOrganization::default()),
+            estate: Arc::new(FakeEstate::default()),
+            reports: Arc::new(FakeReportStore::default()),
+            sessions: Mutex::new(Vec::new()),
             targets: Mutex::new(Vec::new()),
         }
     }
@@ -43,6 +59,10 @@ impl FakeAws {
             security_groups: self.security_groups.clone(),
             identity: self.identity.clone(),
             flow_logs: self.flow_logs.clone(),
+            organization: self.organization.clone(),
+            estate: self.estate.clone(),
+            reports: self.reports.clone(),
+            sessions: Mutex::new(Vec::new()),
             targets: Mutex::new(Vec::new()),
         }
     }
@@ -88,6 +108,30 @@ impl AwsPorts for FakeAws {
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {
         self.record(target);
         self.flow_logs.clone()
+    }
+
+    async fn organization(&self, target: &Target) -> Arc<dyn Organization> {
+        self.record(target);
+        self.organization.clone()
+    }
+
+    async fn inventory(&self, target: &Target, session: &str) -> Arc<dyn Inventory> {
+        self.record(target);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(session.to_owned());
+        let account = target
+            .role_arn
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(4))
+            .unwrap_or(&self.identity.account);
+        Arc::new(self.estate.inventory(account, &target.region))
+    }
+
+    async fn reports(&self, target: &Target) -> Arc<dyn ReportStore> {
+        self.record(target);
+        self.reports.clone()
     }
 }
 

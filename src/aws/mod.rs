@@ -11,11 +11,16 @@ pub mod fake;
 pub mod flowlogs;
 pub mod observe;
 pub mod operations;
+pub mod organizations;
+pub mod reports;
 pub mod sts;
 
 pub use clients::{AwsPorts, ClientFactory, Target};
+pub use ec2::inventory::Inventory;
 pub use ec2::{AuthoriseOutcome, GroupSelector, RevokeOutcome, SecurityGroups};
 pub use error::{AwsError, Failure};
 pub use flowlogs::{EvidenceRequest, EvidenceSource, FlowLogs};
 pub use observe::{Attempt, CallObserver};
+pub use organizations::{OrgAccount, Organization};
+pub use reports::ReportStore;
 pub use sts::{CallerIdentity, Identity};

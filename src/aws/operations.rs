@@ -91,6 +91,22 @@ pub const CALLED: &[Operation] = &[
     ),
     op("athena", "GetQueryExecution", &["athena:GetQueryExecution"], ReadOnly, "Athena evidence"),
     op("athena", "GetQueryResults", &["athena:GetQueryResults"], ReadOnly, "Athena evidence"),
+    op("ec2", "DescribeNetworkAcls", &["ec2:DescribeNetworkAcls"], ReadOnly, "OrgRiskScan NACL findings (DESIGN §6.3)"),
+    op(
+        "organizations",
+        "ListAccountsForParent",
+        &["organizations:ListAccountsForParent"],
+        ReadOnly,
+        "OrgRiskScan: the accounts of the root or OU and of every nested OU",
+    ),
+    op(
+        "organizations",
+        "ListOrganizationalUnitsForParent",
+        &["organizations:ListOrganizationalUnitsForParent"],
+        ReadOnly,
+        "OrgRiskScan: the nested OUs of the root or OU",
+    ),
+    op("s3", "PutObject", &["s3:PutObject"], ReadOnly, "OrgRiskScan reports to spec.output.s3"),
     op(
         "athena",
         "StopQueryExecution",
@@ -109,13 +125,6 @@ pub const PLANNED: &[Operation] = &[
         &["ec2:DescribeFlowLogs"],
         ReadOnly,
         "evidence coverage: which ENIs an active flow log covers (DESIGN §5)",
-    ),
-    op(
-        "ec2",
-        "DescribeNetworkAcls",
-        &["ec2:DescribeNetworkAcls"],
-        ReadOnly,
-        "OrgRiskScan NACL findings (DESIGN §6.3)",
     ),
     op(
         "ec2",
@@ -140,13 +149,6 @@ pub const PLANNED: &[Operation] = &[
     ),
     op(
         "organizations",
-        "ListAccountsForParent",
-        &["organizations:ListAccountsForParent"],
-        ReadOnly,
-        "OrgRiskScan of an OU",
-    ),
-    op(
-        "organizations",
         "ListChildren",
         &["organizations:ListChildren"],
         ReadOnly,
@@ -158,13 +160,6 @@ pub const PLANNED: &[Operation] = &[
         &["organizations:DescribeAccount"],
         ReadOnly,
         "OrgRiskScan: account names in topAccounts",
-    ),
-    op(
-        "s3",
-        "PutObject",
-        &["s3:PutObject"],
-        ReadOnly,
-        "OrgRiskScan reports to spec.output.s3",
     ),
 ];
 

@@ -148,3 +148,30 @@ pub fn interface_from_sdk(eni: &sdk::NetworkInterface) -> snap::NetworkInterface
         subnet_id: opt(eni.subnet_id()),
     }
 }
+
+/// An SDK network ACL as a snapshot (every entry, ingress and egress, allow and deny).
+pub fn network_acl_from_sdk(acl: &sdk::NetworkAcl) -> snap::NetworkAcl {
+    snap::NetworkAcl {
+        network_acl_id: acl.network_acl_id().unwrap_or_default().to_owned(),
+        vpc_id: opt(acl.vpc_id()),
+        entries: acl
+            .entries()
+            .iter()
+            .map(|e| snap::NetworkAclEntry {
+                rule_number: e.rule_number().unwrap_or_default(),
+                protocol: e.protocol().unwrap_or("-1").to_owned(),
+                rule_action: e
+                    .rule_action()
+                    .map(|a| a.as_str().to_owned())
+                    .unwrap_or_default(),
+                egress: e.egress().unwrap_or(false),
+                cidr_block: opt(e.cidr_block()),
+                ipv6_cidr_block: opt(e.ipv6_cidr_block()),
+                port_range: e.port_range().map(|r| snap::NaclPortRange {
+                    from: r.from(),
+                    to: r.to(),
+                }),
+            })
+            .collect(),
+    }
+}

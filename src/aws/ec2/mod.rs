@@ -5,6 +5,8 @@
 mod adapter;
 pub mod convert;
 pub mod fake;
+pub mod inventory;
+pub mod inventory_fake;
 
 pub use adapter::Ec2SecurityGroups;
 
