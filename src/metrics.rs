@@ -15,6 +15,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// Labels: the kind being reconciled (`SecurityGroupTightening`, …).
@@ -87,6 +90,15 @@ pub struct SeverityLabels {
     pub severity: &'static str,
 }
 
+/// Labels: one scan, one account it scanned and a severity.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AccountSeverityLabels {
+    pub namespace: String,
+    pub name: String,
+    pub account: String,
+    pub severity: &'static str,
+}
+
 type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
@@ -131,6 +143,14 @@ pub struct Metrics {
     pub scan_findings: Family<SeverityLabels, Gauge>,
     /// 1 while this replica holds the leader Lease (or runs without leader election), else 0.
     pub leader: Gauge,
+    /// Findings of the last organisation scan, per account and severity.
+    pub scan_account_findings: Family<AccountSeverityLabels, Gauge>,
+    /// How long the last organisation scan took, in seconds.
+    pub scan_duration_seconds: Family<ResourceLabels, Gauge<f64, AtomicU64>>,
+    /// Accounts the last organisation scan could not (fully) scan.
+    pub scan_accounts_failed: Family<ResourceLabels, Gauge>,
+    /// The accounts each scan has series for, so an account that leaves loses its series.
+    scan_accounts: Mutex<HashMap<ResourceLabels, BTreeSet<String>>>,
 }
 
 impl Default for Metrics {
@@ -158,6 +178,10 @@ impl Metrics {
             breakglass_apply_seconds: Family::new_with_constructor(apply_histogram),
             scan_findings: Family::default(),
             leader: Gauge::default(),
+            scan_account_findings: Family::default(),
+            scan_duration_seconds: Family::default(),
+            scan_accounts_failed: Family::default(),
+            scan_accounts: Mutex::default(),
             registry: Registry::default(),
         };
         let m = &metrics;
@@ -220,6 +244,21 @@ impl Metrics {
             "leader",
             "1 while this replica holds the leader Lease, else 0",
             m.leader.clone(),
+        );
+        registry.register(
+            "scan_account_findings",
+            "Findings of the last organisation scan per account",
+            m.scan_account_findings.clone(),
+        );
+        registry.register(
+            "scan_duration_seconds",
+            "Duration of the last organisation scan",
+            m.scan_duration_seconds.clone(),
+        );
+        registry.register(
+            "scan_accounts_failed",
+            "Accounts the last organisation scan could not fully scan",
+            m.scan_accounts_failed.clone(),
         );
         Metrics {
             registry,
@@ -284,8 +323,54 @@ impl Metrics {
                 severity,
             });
         }
+        self.scan_duration_seconds.remove(&resource);
+        self.scan_accounts_failed.remove(&resource);
+        self.record_scan_accounts(namespace, name, std::iter::empty());
+    }
+
+    /// Sets one scan's per-account findings (`[critical, high, medium, low]` per account id) and
+    /// removes the series of accounts the scan no longer covers.
+    pub fn record_scan_accounts<'a>(
+        &self,
+        namespace: &str,
+        name: &str,
+        accounts: impl Iterator<Item = (&'a str, [u64; 4])>,
+    ) {
+        let labels = |account: &str, severity| AccountSeverityLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+            account: account.into(),
+            severity,
+        };
+        let mut now = BTreeSet::new();
+        for (account, counts) in accounts {
+            for (severity, count) in SEVERITIES.into_iter().zip(counts) {
+                let value = i64::try_from(count).unwrap_or(i64::MAX);
+                self.scan_account_findings
+                    .get_or_create(&labels(account, severity))
+                    .set(value);
+            }
+            now.insert(account.to_owned());
+        }
+        let resource = ResourceLabels {
+            namespace: namespace.into(),
+            name: name.into(),
+        };
+        let mut known = self.scan_accounts.lock().unwrap_or_else(|p| p.into_inner());
+        let before = known.remove(&resource).unwrap_or_default();
+        for gone in before.difference(&now) {
+            for severity in SEVERITIES {
+                self.scan_account_findings.remove(&labels(gone, severity));
+            }
+        }
+        if !now.is_empty() {
+            known.insert(resource, now);
+        }
     }
 }
+
+/// Severity label values, most severe first.
+const SEVERITIES: [&str; 4] = ["critical", "high", "medium", "low"];
 
 impl CallObserver for Metrics {
     fn attempt(&self, service: &str, operation: &str, outcome: Attempt) {
@@ -457,6 +542,34 @@ mod tests {
         let text = metrics.encode();
         assert!(text.contains("sgtightener_aws_calls_total{service=\"EC2\",operation=\"AuthorizeSecurityGroupIngress\",outcome=\"throttled\"} 1"), "{text}");
         assert!(text.contains("sgtightener_aws_throttles_total{service=\"EC2\",operation=\"AuthorizeSecurityGroupIngress\"} 1"), "{text}");
+    }
+
+    #[test]
+    fn an_account_that_leaves_a_scan_loses_its_series() {
+        let metrics = Metrics::new();
+        let series = |account: &str| {
+            format!("sgtightener_scan_account_findings{{namespace=\"ns\",name=\"org\",account=\"{account}\",severity=\"critical\"}}")
+        };
+        let both = [
+            ("111111111111", [2, 0, 0, 1]),
+            ("222222222222", [0, 1, 0, 0]),
+        ];
+        metrics.record_scan_accounts("ns", "org", both.into_iter());
+        let text = metrics.encode();
+        assert!(
+            text.contains(&format!("{} 2", series("111111111111"))),
+            "{text}"
+        );
+        assert!(text.contains(&series("222222222222")), "{text}");
+        metrics.record_scan_accounts("ns", "org", [("111111111111", [1, 0, 0, 0])].into_iter());
+        let text = metrics.encode();
+        assert!(
+            text.contains(&format!("{} 1", series("111111111111"))),
+            "{text}"
+        );
+        assert!(!text.contains("222222222222"), "{text}");
+        metrics.forget_resource("ns", "org");
+        assert!(!metrics.encode().contains("111111111111"));
     }
 
     #[test]

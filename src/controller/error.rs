@@ -32,6 +32,9 @@ pub enum Error {
     /// No plan could be computed from the live rules (a rule the model cannot read).
     #[error("failed to plan: {0}")]
     Plan(String),
+    /// A report file (CSV, XLSX, JSON, the findings spool) could not be written or read.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
     /// An object could not be turned into or read from JSON.
     #[error("failed to serialize {what}")]
     Serialize {
@@ -82,6 +85,7 @@ impl Error {
             Error::Serialize { .. } => "SerializationError",
             Error::NotLeader(_) => "NotLeader",
             Error::RevertUnverified(_) => "RevertFailed",
+            Error::Report(_) => "ReportFailed",
         }
     }
 
@@ -106,6 +110,7 @@ impl Error {
             Error::Kube { .. } => Retry::Backoff,
             Error::Plan(_) | Error::RevertUnverified(_) => Retry::Slowly,
             Error::NotLeader(_) => Retry::AwaitChange,
+            Error::Report(_) => Retry::Backoff,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod context;
 pub mod error;
 mod labels;
 pub mod leader;
+pub mod orgscan;
 mod placeholders;
 mod run;
 pub mod runner;

@@ -4,15 +4,9 @@
 
 use super::status::not_implemented;
 use super::{Context, Error, Reconciler};
-use crate::crd::{OrgRiskScan, SecurityGroupCompaction};
+use crate::crd::SecurityGroupCompaction;
 use kube::runtime::controller::Action;
 use std::sync::Arc;
-
-impl Reconciler for OrgRiskScan {
-    async fn reconcile(self: Arc<Self>, ctx: Arc<Context>) -> Result<Action, Error> {
-        not_implemented(self, ctx).await
-    }
-}
 
 impl Reconciler for SecurityGroupCompaction {
     async fn reconcile(self: Arc<Self>, ctx: Arc<Context>) -> Result<Action, Error> {

@@ -1,0 +1,160 @@
+//! Controller layer: the OrgRiskScan's Kubernetes side behind one small trait — status writes,
+//! the report ConfigMap, events — so the reconcile runs against [`MemoryStore`] in unit tests
+//! and [`KubeStore`] for real.
+
+use crate::controller::status::apply_status;
+use crate::controller::tightening::store::EventKind;
+use crate::controller::{Error, Events, MANAGER};
+use crate::crd::{OrgRiskScan, OrgRiskScanStatus};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The key of the JSON report inside the ConfigMap.
+pub const REPORT_KEY: &str = "report.json";
+
+/// Kubernetes reads and writes the scan reconcile needs.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync {
+    /// Replaces the status this controller owns (server-side apply as `sg-tightener`).
+    async fn write_status(
+        &self,
+        object: &OrgRiskScan,
+        status: &OrgRiskScanStatus,
+    ) -> Result<(), Error>;
+
+    /// Creates or replaces the report ConfigMap `name` in the scan's namespace, owned by the
+    /// scan (deleted with it).
+    async fn put_report(&self, object: &OrgRiskScan, name: &str, json: String)
+        -> Result<(), Error>;
+
+    /// Publishes an event about the scan (best effort).
+    async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String);
+}
+
+/// The real store: the API server.
+pub struct KubeStore {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Event publisher.
+    pub events: Events,
+}
+
+/// The report ConfigMap as server-side-apply JSON: labelled, owned by the scan.
+pub fn report_config_map(object: &OrgRiskScan, name: &str, json: String) -> serde_json::Value {
+    let owner = object.controller_owner_ref(&());
+    json!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": name,
+            "namespace": object.namespace(),
+            "labels": {
+                "app.kubernetes.io/managed-by": MANAGER,
+                "sgtightener.io/orgriskscan": object.name_any(),
+            },
+            "ownerReferences": owner.into_iter().collect::<Vec<_>>(),
+        },
+        "data": { REPORT_KEY: json },
+    })
+}
+
+#[async_trait::async_trait]
+impl Store for KubeStore {
+    async fn write_status(
+        &self,
+        object: &OrgRiskScan,
+        status: &OrgRiskScanStatus,
+    ) -> Result<(), Error> {
+        let value = serde_json::to_value(status).map_err(|source| Error::Serialize {
+            what: "status",
+            source,
+        })?;
+        apply_status(&self.client, object, value).await
+    }
+
+    async fn put_report(
+        &self,
+        object: &OrgRiskScan,
+        name: &str,
+        json: String,
+    ) -> Result<(), Error> {
+        let namespace = object.namespace().unwrap_or_default();
+        let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), &namespace);
+        let config_map = report_config_map(object, name, json);
+        let params = PatchParams::apply(MANAGER).force();
+        api.patch(name, &params, &Patch::Apply(&config_map))
+            .await
+            .map_err(|e| Error::kube(format!("write report ConfigMap {namespace}/{name}"), e))?;
+        Ok(())
+    }
+
+    async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
+        match kind {
+            EventKind::Normal => self.events.normal(object, reason, note).await,
+            EventKind::Warning => self.events.warning(object, reason, note).await,
+        }
+    }
+}
+
+/// An in-memory store for reconciler tests.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    /// Every status written, in order.
+    pub statuses: Mutex<Vec<OrgRiskScanStatus>>,
+    /// Report ConfigMaps by name: the JSON text.
+    pub reports: Mutex<BTreeMap<String, String>>,
+    /// Events as `(kind, reason, note)`.
+    pub events: Mutex<Vec<(EventKind, String, String)>>,
+}
+
+impl MemoryStore {
+    /// The last status written.
+    pub fn last_status(&self) -> Option<OrgRiskScanStatus> {
+        self.statuses.lock().expect("store lock").last().cloned()
+    }
+
+    /// Reasons of the events published so far.
+    pub fn event_reasons(&self) -> Vec<String> {
+        let events = self.events.lock().expect("store lock");
+        events.iter().map(|(_, reason, _)| reason.clone()).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
+    async fn write_status(
+        &self,
+        _object: &OrgRiskScan,
+        status: &OrgRiskScanStatus,
+    ) -> Result<(), Error> {
+        self.statuses
+            .lock()
+            .expect("store lock")
+            .push(status.clone());
+        Ok(())
+    }
+
+    async fn put_report(
+        &self,
+        _object: &OrgRiskScan,
+        name: &str,
+        json: String,
+    ) -> Result<(), Error> {
+        self.reports
+            .lock()
+            .expect("store lock")
+            .insert(name.to_owned(), json);
+        Ok(())
+    }
+
+    async fn event(&self, _object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
+        self.events
+            .lock()
+            .expect("store lock")
+            .push((kind, reason.to_owned(), note));
+    }
+}
