@@ -139,3 +139,84 @@ fn malformed_json_and_out_of_range_flags_exit_2() {
         &["failed to read /nonexistent/sgs.json"],
     );
 }
+
+#[test]
+fn fail_on_gates_ci_with_exit_1_and_still_prints_the_report() {
+    let groups = fixture("sgs.json");
+    let critical = classify(&["--groups", &groups, "--fail-on", "critical"]);
+    assert_eq!(
+        critical.status.code(),
+        Some(1),
+        "a world-open SSH rule is CRITICAL"
+    );
+    let stderr = String::from_utf8_lossy(&critical.stderr);
+    assert!(
+        stderr.contains("1 finding(s) at CRITICAL or worse"),
+        "{stderr}"
+    );
+    let printed: Value = serde_json::from_slice(&critical.stdout).unwrap();
+    assert_eq!(printed["counts"]["critical"], 1);
+    let high = classify(&["--groups", &groups, "--fail-on", "high"]);
+    assert!(String::from_utf8_lossy(&high.stderr).contains("at HIGH or worse"));
+    let relaxed = classify(&[
+        "--groups",
+        &groups,
+        "--critical-ports",
+        "9999",
+        "--fail-on",
+        "critical",
+    ]);
+    assert_eq!(
+        relaxed.status.code(),
+        Some(0),
+        "no critical port is open: the gate passes"
+    );
+    fails_with_exit_2(&["--groups", &groups, "--fail-on", "low"], &["--fail-on"]);
+}
+
+#[test]
+fn csv_and_xlsx_reports_hold_one_row_per_finding() {
+    let dir = tempfile::tempdir().unwrap();
+    let (groups, nacls) = (fixture("sgs.json"), fixture("nacls.json"));
+    let csv_path = dir.path().join("findings.csv");
+    let csv_file = csv_path.to_str().unwrap();
+    let args = [
+        "--groups", &groups, "--nacls", &nacls, "--format", "csv", "--out", csv_file,
+    ];
+    assert!(classify(&args).status.success());
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("accountId,accountName,region,resourceType,resourceId"));
+    assert_eq!(
+        lines.len(),
+        1 + 8,
+        "header + 1 critical, 4 high, 2 medium, 1 low"
+    );
+    assert!(lines[1].ends_with(",CRITICAL"), "{}", lines[1]);
+
+    let xlsx_path = dir.path().join("findings.xlsx");
+    let xlsx_file = xlsx_path.to_str().unwrap();
+    let args = [
+        "--groups", &groups, "--nacls", &nacls, "--format", "xlsx", "--out", xlsx_file,
+    ];
+    assert!(classify(&args).status.success());
+    use calamine::Reader;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook(&xlsx_path).unwrap();
+    assert_eq!(book.sheet_names(), ["Summary", "Findings"]);
+    assert_eq!(book.worksheet_range("Findings").unwrap().height(), 1 + 8);
+
+    fails_with_exit_2(&["--groups", &groups, "--format", "xlsx"], &["--out"]);
+    let csv_stdout = classify(&["--groups", &groups, "--format", "csv"]);
+    assert!(String::from_utf8_lossy(&csv_stdout.stdout).starts_with("accountId,"));
+}
+
+#[test]
+fn the_help_names_the_one_default_critical_port_list() {
+    let help = classify(&["--help"]);
+    let text = String::from_utf8_lossy(&help.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let ports = sg_tightener::domain::risk::default_critical_ports_text();
+    assert!(text.contains(&ports), "{ports} not in {text}");
+}

@@ -27,6 +27,10 @@ pub enum CliError {
     /// An operation on AWS or the file system failed (not bad input): the message says what.
     #[error("{0}")]
     Failed(String),
+    /// `classify --fail-on`: findings at or above the gate's severity exist (the report was
+    /// written; exit status 1, as the seed's report tool).
+    #[error("{found} finding(s) at {severity} or worse (--fail-on)")]
+    Gate { found: u64, severity: String },
 }
 
 impl CliError {
@@ -38,7 +42,7 @@ impl CliError {
     /// The process exit status for this error: 2 for bad input, 1 for output failures.
     pub fn exit_code(&self) -> i32 {
         match self {
-            CliError::Write(_) | CliError::Failed(_) => 1,
+            CliError::Write(_) | CliError::Failed(_) | CliError::Gate { .. } => 1,
             _ => 2,
         }
     }
