@@ -102,10 +102,13 @@ impl Organization for SdkOrganization {
     }
 }
 
+/// One parent's child OUs, and its accounts with an ACTIVE flag.
+type Children = (Vec<String>, Vec<(OrgAccount, bool)>);
+
 /// An in-memory organisation: OUs by parent, accounts by parent, an ACTIVE flag per account.
 #[derive(Debug, Default)]
 pub struct FakeOrganization {
-    tree: Mutex<BTreeMap<String, (Vec<String>, Vec<(OrgAccount, bool)>)>>,
+    tree: Mutex<BTreeMap<String, Children>>,
 }
 
 impl FakeOrganization {

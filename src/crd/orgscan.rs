@@ -235,9 +235,14 @@ pub struct OrgRiskScanStatus {
     /// Totals of the last finished scan.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_scan: Option<ScanSummary>,
-    /// When the next scan starts (RFC 3339).
+    /// When the next scan starts (RFC 3339): `interval` after the last scan, sooner after a
+    /// failed attempt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_scan_at: Option<String>,
+    /// Hash of the spec and the `sgtightener.io/rescan` annotation of the last scan attempt:
+    /// when the current one differs, a scan starts at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inputs_hash: Option<String>,
     /// The 20 accounts with the highest risk score.
     #[serde(default)]
     pub top_accounts: Vec<AccountRisk>,
@@ -269,10 +274,6 @@ pub struct ScanSummary {
     /// counts once per region).
     #[serde(default)]
     pub failed_pairs: u32,
-    /// Hash of the spec and the `sgtightener.io/rescan` annotation this scan ran for: when it
-    /// differs from the current one, a new scan starts at once.
-    #[serde(default)]
-    pub inputs_hash: String,
 }
 
 /// Findings per severity.

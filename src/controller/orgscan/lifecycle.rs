@@ -9,7 +9,7 @@ use crate::crd::orgscan::{
     AccountRisk, ReportLocation, ScanFailure, ScanPhase, ScanSummary, SeverityCounts,
 };
 use crate::domain::conditions::{format_time, reasons, types, Status};
-use crate::domain::risk::tally::{scan_due, LastScan, ScanDue, ScanReason, Tally};
+use crate::domain::risk::tally::{scan_due, LastAttempt, ScanDue, ScanReason, Tally};
 use crate::metrics::{Metrics, ResourceLabels};
 use jiff::{SignedDuration, Timestamp};
 use kube::runtime::controller::Action;
@@ -19,20 +19,30 @@ use std::time::Duration;
 
 /// Accounts in `status.topAccounts`.
 pub const TOP_ACCOUNTS: usize = 20;
-/// When nothing could be scanned, the next attempt comes at the latest after this.
-const RETRY_FAILED: Duration = Duration::from_secs(600);
+/// After a failed attempt (nothing scanned, or the reports not written), the next attempt comes
+/// at the latest after this.
+const RETRY_FAILED: Duration = Duration::from_secs(300);
 
 /// Whether a scan is due now, and why.
-pub fn due(report: &Report<'_>, inputs: &str, interval: Duration) -> ScanDue {
-    let last = report.status.last_scan.as_ref().and_then(|s| {
-        let finished_at = s.finished_at.as_deref()?.parse::<Timestamp>().ok()?;
-        Some(LastScan {
-            finished_at,
-            inputs_hash: &s.inputs_hash,
-        })
-    });
-    let interval = SignedDuration::try_from(interval).unwrap_or(SignedDuration::MAX);
-    scan_due(last, inputs, interval, report.now)
+pub fn due(report: &Report<'_>, inputs: &str) -> ScanDue {
+    let status = &report.status;
+    let last = status
+        .inputs_hash
+        .as_deref()
+        .map(|inputs_hash| LastAttempt {
+            inputs_hash,
+            next_scan_at: status
+                .next_scan_at
+                .as_deref()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(report.now),
+        });
+    scan_due(last, inputs, report.now)
+}
+
+/// After a failed attempt, the next one comes at the latest after this.
+pub fn retry_after(interval: Duration) -> Duration {
+    interval.min(RETRY_FAILED)
 }
 
 /// Not due: wait until `next`.
@@ -42,21 +52,39 @@ pub fn idle(report: &mut Report<'_>, next: Timestamp) -> Action {
     Action::requeue(wait.max(Duration::from_secs(1)))
 }
 
-/// Marks the scan as running and writes it, before the first AWS call of the scan.
+/// Marks the scan as running and writes it, before the first AWS call of the scan. The attempt
+/// is recorded first (its inputs, a retry time), so a failure is retried then — not at once on
+/// the controller's own status write.
 pub async fn scanning(
     report: &mut Report<'_>,
     reason: ScanReason,
+    inputs: &str,
+    interval: Duration,
 ) -> Result<(), crate::controller::Error> {
     let why = match reason {
         ScanReason::First => "first scan",
         ScanReason::InputsChanged => "the spec or the sgtightener.io/rescan annotation changed",
-        ScanReason::Interval => "the interval has passed",
+        ScanReason::Due => "the next scan is due",
     };
+    report.status.inputs_hash = Some(inputs.to_owned());
+    let retry = SignedDuration::try_from(retry_after(interval)).unwrap_or_default();
+    report.status.next_scan_at = Some(format_time(report.now + retry));
     let spec = &report.object.spec;
     let message = format!("scanning ({why}) in {} region(s)", spec.regions.len());
     report.status.phase = ScanPhase::Scanning;
-    report.reconciling(reasons::PROGRESSING, &message);
-    report.checkpoint().await
+    report.condition(
+        types::RECONCILING,
+        Status::True,
+        reasons::PROGRESSING,
+        &message,
+    );
+    // Ready and observedGeneration keep what the last finished reconcile said until this scan
+    // ends: kstatus reads the older observedGeneration as "in progress".
+    let generation = report.status.observed_generation;
+    report.status.observed_generation = report.previous.observed_generation;
+    let written = report.checkpoint().await;
+    report.status.observed_generation = generation;
+    written
 }
 
 /// A finished scan, as the report sees it.
@@ -77,8 +105,6 @@ pub struct Finished<'a> {
     pub finished_at: Timestamp,
     /// How long it took.
     pub took: Duration,
-    /// The inputs hash it ran for.
-    pub inputs_hash: String,
     /// Where its report is.
     pub report: ReportLocation,
     /// The spec's interval.
@@ -107,7 +133,6 @@ pub fn summary(report: &Report<'_>, done: &Finished<'_>) -> ScanSummary {
         regions: count(report.object.spec.regions.len() as u64),
         findings: counts(&done.tally.totals()),
         failed_pairs: done.failed_pairs,
-        inputs_hash: done.inputs_hash.clone(),
     }
 }
 
@@ -116,8 +141,6 @@ pub async fn scanned(report: &mut Report<'_>, metrics: &Metrics, done: Finished<
     let tally = done.tally;
     let totals = counts(&tally.totals());
     report.status.last_scan = Some(summary(report, &done));
-    let next = done.finished_at + SignedDuration::try_from(done.interval).unwrap_or_default();
-    report.status.next_scan_at = Some(format_time(next));
     report.status.top_accounts = tally
         .ranked(TOP_ACCOUNTS)
         .into_iter()
@@ -135,10 +158,13 @@ pub async fn scanned(report: &mut Report<'_>, metrics: &Metrics, done: Finished<
     report.status.failures = done.failures.clone();
     conditions(report, &done, totals).await;
     record_metrics(report, metrics, &done);
-    if report.status.phase == ScanPhase::Failed {
-        return Action::requeue(done.interval.min(RETRY_FAILED));
-    }
-    Action::requeue(done.interval)
+    let wait = match report.status.phase {
+        ScanPhase::Failed => retry_after(done.interval),
+        _ => done.interval,
+    };
+    let next = done.finished_at + SignedDuration::try_from(wait).unwrap_or_default();
+    report.status.next_scan_at = Some(format_time(next));
+    Action::requeue(wait)
 }
 
 async fn conditions(report: &mut Report<'_>, done: &Finished<'_>, totals: SeverityCounts) {

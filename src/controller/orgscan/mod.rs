@@ -107,11 +107,11 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
     spec::validate(&object.spec).map_err(Error::InvalidSpec)?;
     let interval = spec::interval(&object.spec).map_err(Error::InvalidSpec)?;
     let inputs = spec::inputs_hash(object);
-    let reason = match lifecycle::due(report, &inputs, interval) {
+    let reason = match lifecycle::due(report, &inputs) {
         ScanDue::At(next) => return Ok(lifecycle::idle(report, next)),
         ScanDue::Now(reason) => reason,
     };
-    lifecycle::scanning(report, reason).await?;
+    lifecycle::scanning(report, reason, &inputs, interval).await?;
     let started_at = (deps.clock)();
     let clock = std::time::Instant::now();
     let resolved = accounts::resolve(object, deps.config, deps.aws).await?;
@@ -151,7 +151,6 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
         started_at,
         finished_at: (deps.clock)(),
         took: clock.elapsed(),
-        inputs_hash: inputs,
         report: ReportLocation::default(),
         interval,
     };
@@ -168,10 +167,10 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
     match published {
         Ok(()) => Ok(action),
         Err(error) => {
-            // The counts stay in status; the next reconcile scans again to write the report.
-            if let Some(last) = report.status.last_scan.as_mut() {
-                last.inputs_hash.clear();
-            }
+            // The counts stay in status; the reports are written by a retry scan, soon.
+            let retry = lifecycle::retry_after(interval);
+            let at = report.now + jiff::SignedDuration::try_from(retry).unwrap_or_default();
+            report.status.next_scan_at = Some(crate::domain::conditions::format_time(at));
             Err(error)
         }
     }

@@ -27,7 +27,7 @@ pub fn inputs_hash(object: &OrgRiskScan) -> String {
 /// Checks the schema cannot express; the error names the field and its value.
 pub fn validate(spec: &OrgRiskScanSpec) -> Result<(), String> {
     let has_parent = spec.organization.is_some();
-    if has_parent == !spec.accounts.is_empty() {
+    if has_parent != spec.accounts.is_empty() {
         return Err("spec: exactly one of organization, accounts must be set".into());
     }
     unique("spec.regions", &spec.regions)?;

@@ -414,3 +414,93 @@ async fn tenancy_limits_which_accounts_a_namespace_may_scan() {
         "no AWS call for a forbidden scan"
     );
 }
+
+#[tokio::test]
+async fn a_failed_scan_is_retried_after_a_pause_not_on_its_own_status_write() {
+    let mut w = World::org("ou-missing");
+    let error = w.reconcile().await.unwrap_err();
+    assert_eq!(error.reason(), "AwsNotFound");
+    let ready = w.condition("Ready");
+    assert_eq!(
+        (ready.0.as_str(), ready.1.as_str()),
+        ("False", "AwsNotFound")
+    );
+    assert_eq!(w.status().phase, ScanPhase::Failed);
+    let asked = w.aws.targets().len();
+    let action = w.reconcile().await.unwrap();
+    assert_eq!(
+        w.aws.targets().len(),
+        asked,
+        "the status write does not rescan"
+    );
+    assert_eq!(action, Action::requeue(std::time::Duration::from_secs(300)));
+    assert_eq!(
+        w.condition("Ready").1,
+        "AwsNotFound",
+        "the failure stays visible"
+    );
+    w.now += jiff::SignedDuration::from_mins(5);
+    assert!(w.reconcile().await.is_err());
+    assert!(w.aws.targets().len() > asked, "retried once due");
+}
+
+#[tokio::test]
+async fn a_report_that_cannot_be_uploaded_keeps_the_counts_and_is_retried_soon() {
+    let spec = json!({"accounts": [MGMT], "regions": REGIONS,
+        "output": {"s3": {"bucket": "reports", "formats": ["json", "csv", "xlsx"]}}});
+    let mut w = World::new(spec);
+    let denied = AwsError::AccessDenied(Failure::new("upload", "AccessDenied", "no"));
+    *w.aws.reports.fail.lock().unwrap() = Some(denied);
+    assert_eq!(w.reconcile().await.unwrap_err().reason(), "AwsAccessDenied");
+    assert_eq!(w.status().last_scan.unwrap().findings.critical, 4);
+    assert_eq!(w.condition("Ready").0, "False");
+    *w.aws.reports.fail.lock().unwrap() = None;
+    w.now += jiff::SignedDuration::from_mins(5);
+    w.reconcile().await.unwrap();
+    let objects = w.aws.reports.objects.lock().unwrap().clone();
+    let keys: Vec<&String> = objects.keys().collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(
+        keys[0].starts_with("s3://reports/security/estate/"),
+        "{keys:?}"
+    );
+    let xlsx = objects.iter().find(|(k, _)| k.ends_with(".xlsx")).unwrap();
+    assert!(xlsx.1 .0.contains("spreadsheetml"));
+    use calamine::Reader;
+    let book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.1 .1.clone()));
+    assert_eq!(book.unwrap().sheet_names(), ["Summary", "Findings"]);
+    assert_eq!(w.condition("Ready").0, "True");
+    let status = w.status().report.unwrap();
+    assert!(status.s3_uri.unwrap().ends_with(".json"));
+}
+
+#[tokio::test]
+async fn findings_too_many_for_a_config_map_leave_the_summary_and_a_note() {
+    let mut w = World::new(json!({"accounts": [MGMT], "regions": ["af-south-1"]}));
+    let rules: Vec<String> = (0..12_000)
+        .map(|i| {
+            format!(
+                "tcp:{} 10.{}.{}.0/20",
+                1000 + i % 50,
+                i / 256 % 256,
+                (i % 16) * 16
+            )
+        })
+        .collect();
+    let rules: Vec<&str> = rules.iter().map(String::as_str).collect();
+    w.aws
+        .estate
+        .put(MGMT, "af-south-1", vec![group("sg-big", &rules)], vec![]);
+    w.reconcile().await.unwrap();
+    let report = w.report_json();
+    assert!(report.get("findings").is_none());
+    let note = report["note"].as_str().unwrap();
+    assert!(
+        note.contains("do not fit in a ConfigMap") && note.contains("spec.output.s3"),
+        "{note}"
+    );
+    assert_eq!(report["accounts"][0]["accountId"], MGMT);
+    let text = w.store.reports.lock().unwrap()["ors-estate"].clone();
+    assert!(text.len() < super::outputs::CONFIG_MAP_BUDGET);
+    assert!(w.status().last_scan.unwrap().findings.medium > 10_000);
+}

@@ -3,7 +3,7 @@
 //! scan is due.
 
 use super::{top_accounts, AccountRisk, Severity, SeverityCounts};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use std::collections::BTreeMap;
 
 /// Per-account severity counts of one scan. Memory grows with accounts, not findings.
@@ -64,12 +64,12 @@ impl Tally {
 /// Why a scan starts now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScanReason {
-    /// No scan has finished yet.
+    /// No scan was attempted yet.
     First,
-    /// The spec or the rescan annotation changed since the last scan.
+    /// The spec or the rescan annotation changed since the last attempt.
     InputsChanged,
-    /// `interval` has passed since the last scan finished.
-    Interval,
+    /// The next scan is due (`interval` after the last scan, or the retry after a failure).
+    Due,
 }
 
 /// What the schedule says.
@@ -81,33 +81,28 @@ pub enum ScanDue {
     At(Timestamp),
 }
 
-/// The last finished scan, as the schedule sees it.
+/// The last scan attempt, as the schedule sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LastScan<'a> {
-    /// When it finished.
-    pub finished_at: Timestamp,
+pub struct LastAttempt<'a> {
     /// The inputs hash it ran for.
     pub inputs_hash: &'a str,
+    /// When the next one is due.
+    pub next_scan_at: Timestamp,
 }
 
-/// Rescan every `interval`; a change of inputs rescans at once.
-pub fn scan_due(
-    last: Option<LastScan<'_>>,
-    inputs_hash: &str,
-    interval: SignedDuration,
-    now: Timestamp,
-) -> ScanDue {
+/// A change of inputs scans at once; otherwise the next scan waits for its time. Scans are
+/// never due on anything else — in particular not on the controller's own status writes.
+pub fn scan_due(last: Option<LastAttempt<'_>>, inputs_hash: &str, now: Timestamp) -> ScanDue {
     let Some(last) = last else {
         return ScanDue::Now(ScanReason::First);
     };
     if last.inputs_hash != inputs_hash {
         return ScanDue::Now(ScanReason::InputsChanged);
     }
-    let next = last.finished_at.saturating_add(interval).unwrap_or(now);
-    if next <= now {
-        ScanDue::Now(ScanReason::Interval)
+    if last.next_scan_at <= now {
+        ScanDue::Now(ScanReason::Due)
     } else {
-        ScanDue::At(next)
+        ScanDue::At(last.next_scan_at)
     }
 }
 
@@ -137,25 +132,21 @@ mod tests {
     }
 
     #[test]
-    fn a_scan_is_due_first_on_input_change_and_after_the_interval() {
+    fn a_scan_is_due_first_on_input_change_and_at_its_time() {
         let at = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
-        let day = SignedDuration::from_hours(24);
-        assert_eq!(
-            scan_due(None, "h", day, at(0)),
-            ScanDue::Now(ScanReason::First)
-        );
-        let last = Some(LastScan {
-            finished_at: at(0),
+        assert_eq!(scan_due(None, "h", at(0)), ScanDue::Now(ScanReason::First));
+        let last = Some(LastAttempt {
             inputs_hash: "h",
+            next_scan_at: at(86_400),
         });
         assert_eq!(
-            scan_due(last, "other", day, at(1)),
+            scan_due(last, "other", at(1)),
             ScanDue::Now(ScanReason::InputsChanged)
         );
-        assert_eq!(scan_due(last, "h", day, at(60)), ScanDue::At(at(86_400)));
+        assert_eq!(scan_due(last, "h", at(60)), ScanDue::At(at(86_400)));
         assert_eq!(
-            scan_due(last, "h", day, at(86_400)),
-            ScanDue::Now(ScanReason::Interval)
+            scan_due(last, "h", at(86_400)),
+            ScanDue::Now(ScanReason::Due)
         );
     }
 }
