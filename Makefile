@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint e2e lint-e2e bench demo fmt crds chart release image
+.PHONY: test unit lint e2e lint-e2e bench demo fmt crds chart release image measure-orgscan
 
 ## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests
 test: lint unit e2e
@@ -24,7 +24,13 @@ e2e: tools lint-e2e
 
 ## lint-e2e: clippy on e2e/ (`test = false` keeps it out of `clippy --all-targets`)
 lint-e2e:
-	$(CARGO) clippy --test e2e -- -D warnings
+	$(CARGO) clippy --test e2e --test measure_orgscan -- -D warnings
+
+## measure-orgscan: an OrgRiskScan of 50 accounts x 2 regions in moto; prints scan time, AWS
+## calls per account and the operator's peak RSS (numbers for the README, no timed assertion)
+measure-orgscan: tools
+	$(CARGO) test --test measure_orgscan --no-run
+	scripts/with-testenv.sh $(CARGO) test --test measure_orgscan -- --nocapture
 
 ## bench: criterion benchmarks (collapse scaling, flow-log parse throughput)
 bench:

@@ -14,6 +14,8 @@ mod chart_access;
 mod chart_audit;
 mod crds;
 mod operator;
+mod orgscan;
+mod orgscan_faults;
 mod samples;
 mod tightening;
 mod tightening_claims;

@@ -36,8 +36,9 @@ fn expectations() -> Vec<Expectation> {
             edit: || json!({ "spec": { "reason": "DR failover INC-1235" } }),
         },
         Expectation {
+            // The sample's OU does not exist in the emulator: the scan fails and says so.
             sample: "orgriskscan.yaml",
-            ready: NOT_IMPLEMENTED,
+            ready: ("False", "AwsNotFound"),
             edit: || json!({ "spec": { "maxConcurrency": 8 } }),
         },
         Expectation {

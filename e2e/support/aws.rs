@@ -56,7 +56,14 @@ impl TestAccount {
     /// and routes every call made with the returned credentials to that account's data).
     pub async fn new() -> TestAccount {
         let id = super::names::unique_account_id();
-        let role_arn = format!("arn:aws:iam::{id}:role/sg-tightener-e2e");
+        TestAccount::enter(&id, "sg-tightener-e2e").await
+    }
+
+    /// An account that exists already (e.g. created by Organizations), entered through its role
+    /// `role_name` from moto's default account.
+    pub async fn enter(id: &str, role_name: &str) -> TestAccount {
+        let id = id.to_owned();
+        let role_arn = format!("arn:aws:iam::{id}:role/{role_name}");
         let base = moto_config().await;
         let assumed = aws_sdk_sts::Client::new(&base)
             .assume_role()
@@ -91,6 +98,29 @@ impl TestAccount {
     /// The SDK configuration acting in this account.
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.config
+    }
+
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN` of this account's
+    /// credentials: give them to an operator that must act *as* this account (e.g. the
+    /// management account of an organisation).
+    pub async fn credentials_env(&self) -> Vec<(&'static str, String)> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let provider = self
+            .config
+            .credentials_provider()
+            .expect("the account has credentials");
+        let c = provider
+            .provide_credentials()
+            .await
+            .expect("credentials of the account");
+        vec![
+            ("AWS_ACCESS_KEY_ID", c.access_key_id().to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", c.secret_access_key().to_owned()),
+            (
+                "AWS_SESSION_TOKEN",
+                c.session_token().unwrap_or_default().to_owned(),
+            ),
+        ]
     }
 
     /// An EC2 client acting in this account.

@@ -16,6 +16,7 @@ pub mod http;
 pub mod names;
 pub mod objects;
 pub mod operator;
+pub mod org;
 pub mod poll;
 pub mod proxy;
 pub mod samples;

@@ -1,8 +1,9 @@
 //! e2e: a fault-injecting HTTP proxy on 127.0.0.1 in front of moto. Every request is forwarded,
 //! except those of one EC2 query action (`Action=…` in the form body), which are held — never
 //! forwarded, never answered — until the client closes the connection (e.g. it was killed), or
-//! ([`FaultProxy::throttle`]) answered with AWS's throttling error a given number of times. The
-//! actions and form bodies seen are recorded in order ([`FaultProxy::record`] only records).
+//! ([`FaultProxy::throttle`]) answered with AWS's throttling error a given number of times, or
+//! ([`FaultProxy::deny_assume_role`]) refused with `AccessDenied`. The actions and form bodies
+//! seen are recorded in order ([`FaultProxy::record`] only records).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -44,6 +45,23 @@ impl FaultProxy {
         FaultProxy::launch(upstream, action, Some(times)).await
     }
 
+    /// A proxy that refuses `sts:AssumeRole` into any role of `account` with `AccessDenied`
+    /// (HTTP 403), as STS does when the role's trust policy does not allow the caller; everything
+    /// else is forwarded.
+    pub async fn deny_assume_role(upstream: &str, account: &str) -> FaultProxy {
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to \
+             perform: sts:AssumeRole on a role in account {account}</Message></Error>\
+             <RequestId>e2e-proxy</RequestId></ErrorResponse>"
+        );
+        let denial = Denial {
+            containing: format!("%3A{account}%3A"),
+            body,
+        };
+        FaultProxy::launch_with(upstream, "AssumeRole", Some(0), Some(denial)).await
+    }
+
     /// Throttling answers still to give.
     pub fn throttles_left(&self) -> usize {
         self.throttles_left.load(Ordering::SeqCst)
@@ -51,6 +69,16 @@ impl FaultProxy {
 
     /// `throttles`: `None` holds requests of `action`; `Some(n)` throttles the next `n`.
     async fn launch(upstream: &str, action: &str, throttles: Option<usize>) -> FaultProxy {
+        FaultProxy::launch_with(upstream, action, throttles, None).await
+    }
+
+    /// [`Self::launch`], and `denial` refuses the requests of `action` it matches.
+    async fn launch_with(
+        upstream: &str,
+        action: &str,
+        throttles: Option<usize>,
+        denial: Option<Denial>,
+    ) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
             .trim_end_matches('/')
@@ -67,6 +95,7 @@ impl FaultProxy {
             action: format!("Action={action}&"),
             hold: throttles.is_none() && !action.is_empty(),
             throttles_left: throttles_left.clone(),
+            denial,
         };
         let (seen, notify) = (actions.clone(), held.clone());
         let bodies = forms.clone();
@@ -154,6 +183,16 @@ struct Fault {
     hold: bool,
     /// Throttle this many more.
     throttles_left: Arc<AtomicUsize>,
+    /// Refuse those that also contain this text.
+    denial: Option<Denial>,
+}
+
+/// A refusal of the proxy's own: requests whose form body contains `containing` (as sent,
+/// URL-encoded) are answered 403 with `body`, never forwarded.
+#[derive(Clone)]
+struct Denial {
+    containing: String,
+    body: String,
 }
 
 impl Fault {
@@ -182,6 +221,19 @@ async fn serve(
     record.actions.lock().expect("actions").push(action);
     record.forms.lock().expect("forms").push(url_decode(&form));
     let ours = form.contains(&fault.action);
+    if let Some(denial) = fault
+        .denial
+        .as_ref()
+        .filter(|d| ours && form.contains(&d.containing))
+    {
+        let answer = format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            denial.body.len(),
+            denial.body
+        );
+        client.write_all(answer.as_bytes()).await?;
+        return client.shutdown().await;
+    }
     if ours && !fault.hold && fault.throttle() {
         let answer = THROTTLED
             .replace("{len}", &THROTTLED_BODY.len().to_string())
