@@ -12,6 +12,7 @@ mod labels;
 pub mod leader;
 pub mod orgscan;
 mod placeholders;
+pub mod report;
 mod run;
 pub mod runner;
 pub mod scope;

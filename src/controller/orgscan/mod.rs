@@ -95,7 +95,7 @@ pub async fn reconcile(object: &OrgRiskScan, deps: &Deps<'_>) -> Result<Action, 
             Ok(action)
         }
         Err(error) => {
-            report.failed(&error).await;
+            report::failed(&mut report, &error).await;
             Err(error)
         }
     }

@@ -2,6 +2,7 @@
 //! the report ConfigMap, events — so the reconcile runs against [`MemoryStore`] in unit tests
 //! and [`KubeStore`] for real.
 
+use crate::controller::report::{MemoryStatus, StatusStore};
 use crate::controller::status::apply_status;
 use crate::controller::tightening::store::EventKind;
 use crate::controller::{Error, Events, MANAGER};
@@ -16,23 +17,14 @@ use std::sync::Mutex;
 /// The key of the JSON report inside the ConfigMap.
 pub const REPORT_KEY: &str = "report.json";
 
-/// Kubernetes reads and writes the scan reconcile needs.
+/// Kubernetes reads and writes the scan reconcile needs: status and events (the shared
+/// [`StatusStore`]), and the report ConfigMap.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
-    /// Replaces the status this controller owns (server-side apply as `sg-tightener`).
-    async fn write_status(
-        &self,
-        object: &OrgRiskScan,
-        status: &OrgRiskScanStatus,
-    ) -> Result<(), Error>;
-
+pub trait Store: StatusStore<OrgRiskScan> {
     /// Creates or replaces the report ConfigMap `name` in the scan's namespace, owned by the
     /// scan (deleted with it).
     async fn put_report(&self, object: &OrgRiskScan, name: &str, json: String)
         -> Result<(), Error>;
-
-    /// Publishes an event about the scan (best effort).
-    async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String);
 }
 
 /// The real store: the API server.
@@ -63,7 +55,7 @@ pub fn report_config_map(object: &OrgRiskScan, name: &str, json: String) -> serd
 }
 
 #[async_trait::async_trait]
-impl Store for KubeStore {
+impl StatusStore<OrgRiskScan> for KubeStore {
     async fn write_status(
         &self,
         object: &OrgRiskScan,
@@ -76,6 +68,16 @@ impl Store for KubeStore {
         apply_status(&self.client, object, value).await
     }
 
+    async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
+        match kind {
+            EventKind::Normal => self.events.normal(object, reason, note).await,
+            EventKind::Warning => self.events.warning(object, reason, note).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for KubeStore {
     async fn put_report(
         &self,
         object: &OrgRiskScan,
@@ -91,53 +93,35 @@ impl Store for KubeStore {
             .map_err(|e| Error::kube(format!("write report ConfigMap {namespace}/{name}"), e))?;
         Ok(())
     }
-
-    async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
-        match kind {
-            EventKind::Normal => self.events.normal(object, reason, note).await,
-            EventKind::Warning => self.events.warning(object, reason, note).await,
-        }
-    }
 }
 
 /// An in-memory store for reconciler tests.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    /// Every status written, in order.
-    pub statuses: Mutex<Vec<OrgRiskScanStatus>>,
+    /// Statuses written and events published.
+    pub status: MemoryStatus<OrgRiskScanStatus>,
     /// Report ConfigMaps by name: the JSON text.
     pub reports: Mutex<BTreeMap<String, String>>,
-    /// Events as `(kind, reason, note)`.
-    pub events: Mutex<Vec<(EventKind, String, String)>>,
-}
-
-impl MemoryStore {
-    /// The last status written.
-    pub fn last_status(&self) -> Option<OrgRiskScanStatus> {
-        self.statuses.lock().expect("store lock").last().cloned()
-    }
-
-    /// Reasons of the events published so far.
-    pub fn event_reasons(&self) -> Vec<String> {
-        let events = self.events.lock().expect("store lock");
-        events.iter().map(|(_, reason, _)| reason.clone()).collect()
-    }
 }
 
 #[async_trait::async_trait]
-impl Store for MemoryStore {
+impl StatusStore<OrgRiskScan> for MemoryStore {
     async fn write_status(
         &self,
         _object: &OrgRiskScan,
         status: &OrgRiskScanStatus,
     ) -> Result<(), Error> {
-        self.statuses
-            .lock()
-            .expect("store lock")
-            .push(status.clone());
+        self.status.write(status);
         Ok(())
     }
 
+    async fn event(&self, _object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
+        self.status.event(kind, reason, note);
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for MemoryStore {
     async fn put_report(
         &self,
         _object: &OrgRiskScan,
@@ -149,12 +133,5 @@ impl Store for MemoryStore {
             .expect("store lock")
             .insert(name.to_owned(), json);
         Ok(())
-    }
-
-    async fn event(&self, _object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
-        self.events
-            .lock()
-            .expect("store lock")
-            .push((kind, reason.to_owned(), note));
     }
 }

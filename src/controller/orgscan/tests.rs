@@ -126,7 +126,7 @@ impl World {
             clock: &clock,
         };
         let result = reconcile(&self.object, &deps).await;
-        self.object.status = self.store.last_status();
+        self.object.status = self.store.status.last_status();
         result
     }
 
@@ -200,7 +200,7 @@ async fn the_whole_organisation_is_scanned_ranked_and_found_not_compliant() {
         ("False", "CriticalFindings")
     );
     assert_eq!(
-        w.store.event_reasons(),
+        w.store.status.event_reasons(),
         ["CriticalFindings", "ScanComplete"]
     );
     let report = w.report_json();
