@@ -35,9 +35,15 @@ pub struct KubeStore {
     pub events: Events,
 }
 
-/// The report ConfigMap as server-side-apply JSON: labelled, owned by the scan.
+/// The report ConfigMap as server-side-apply JSON: labelled, owned by the scan (garbage
+/// collected with it).
 pub fn report_config_map(object: &OrgRiskScan, name: &str, json: String) -> serde_json::Value {
-    let owner = object.controller_owner_ref(&());
+    // No blockOwnerDeletion: setting it needs `update` on orgriskscans/finalizers where the
+    // OwnerReferencesPermissionEnforcement admission plugin runs, and nothing waits on it.
+    let owner = object.controller_owner_ref(&()).map(|mut owner| {
+        owner.block_owner_deletion = None;
+        owner
+    });
     json!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -133,5 +139,33 @@ impl Store for MemoryStore {
             .expect("store lock")
             .insert(name.to_owned(), json);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_config_map_is_owned_by_the_scan_and_labelled() {
+        let scan: OrgRiskScan = serde_json::from_value(json!({
+            "apiVersion": "sgtightener.io/v1alpha1", "kind": "OrgRiskScan",
+            "metadata": {"name": "estate", "namespace": "security", "uid": "u-1"},
+            "spec": {"accounts": ["111111111111"], "regions": ["af-south-1"]},
+        }))
+        .unwrap();
+        let cm = report_config_map(&scan, "ors-estate", "{}".into());
+        let owner = &cm["metadata"]["ownerReferences"][0];
+        assert_eq!(
+            (owner["kind"].as_str(), owner["uid"].as_str()),
+            (Some("OrgRiskScan"), Some("u-1"))
+        );
+        assert_eq!(owner["controller"], true);
+        assert!(owner.get("blockOwnerDeletion").is_none_or(|b| b.is_null()));
+        assert_eq!(
+            cm["metadata"]["labels"]["sgtightener.io/orgriskscan"],
+            "estate"
+        );
+        assert_eq!(cm["data"][REPORT_KEY], "{}");
     }
 }
