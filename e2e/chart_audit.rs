@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 
 type Call = (String, String, String);
 
-/// Grants this scenario cannot exercise, and why.
+/// Grants this scenario may not exercise, and why (a run may still use one: the Recorder's patch
+/// depends on timing).
 const UNEXERCISED: &[(&str, &str, &str, &str)] = &[
     (
         "events.k8s.io",
@@ -29,12 +30,6 @@ const UNEXERCISED: &[(&str, &str, &str, &str)] = &[
         "breakglassextensions",
         "patch",
         "the finalizer: set only with deletionPolicy: Revoke, and the sample retains",
-    ),
-    (
-        "sgtightener.io",
-        "orgriskscans",
-        "patch",
-        "the finalizer: added by the kind's own reconciler, not by the placeholder",
     ),
     (
         "sgtightener.io",
@@ -153,9 +148,10 @@ async fn the_operator_calls_exactly_what_the_chart_grants() {
         .map(|(g, r, v, _)| ((*g).to_owned(), (*r).to_owned(), (*v).to_owned()))
         .collect();
     let unused: BTreeSet<Call> = granted.difference(&used).cloned().collect();
-    assert_eq!(
-        unused, expected_unused,
+    let unexplained: BTreeSet<&Call> = unused.difference(&expected_unused).collect();
+    assert!(
+        unexplained.is_empty(),
         "grants this scenario did not use (remove them from controller::access and the chart, or \
-         list them in UNEXERCISED with the reason); calls seen: {used:?}"
+         list them in UNEXERCISED with the reason): {unexplained:?}; calls seen: {used:?}"
     );
 }

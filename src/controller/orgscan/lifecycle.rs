@@ -45,9 +45,11 @@ pub fn retry_after(interval: Duration) -> Duration {
     interval.min(RETRY_FAILED)
 }
 
-/// Not due: wait until `next`.
+/// Not due: wait until `next`, writing nothing. The status was written by the last attempt;
+/// this reconcile may even have been handed an older copy of it (woken by that attempt's first
+/// write), which must not be written back over the attempt's result.
 pub fn idle(report: &mut Report<'_>, next: Timestamp) -> Action {
-    report.status.next_scan_at = Some(format_time(next));
+    report.status = report.previous.clone();
     let wait = report.now.duration_until(next).unsigned_abs();
     Action::requeue(wait.max(Duration::from_secs(1)))
 }

@@ -504,3 +504,23 @@ async fn findings_too_many_for_a_config_map_leave_the_summary_and_a_note() {
     assert!(text.len() < super::outputs::CONFIG_MAP_BUDGET);
     assert!(w.status().last_scan.unwrap().findings.medium > 10_000);
 }
+
+#[tokio::test]
+async fn a_reconcile_handed_the_scanning_checkpoint_writes_nothing_back() {
+    let mut w = World::org("ou-missing");
+    assert!(w.reconcile().await.is_err());
+    let written = w.store.status.statuses.lock().unwrap().clone();
+    assert_eq!(
+        written.len(),
+        2,
+        "the Scanning checkpoint, then the failure"
+    );
+    // Woken by the checkpoint's write, a reconcile may still see the checkpoint.
+    w.object.status = Some(written[0].clone());
+    w.reconcile().await.unwrap();
+    let after = w.store.status.statuses.lock().unwrap().len();
+    assert_eq!(
+        after, 2,
+        "the failure is not overwritten with the checkpoint"
+    );
+}
