@@ -21,6 +21,7 @@ mod tightening;
 mod tightening_claims;
 mod tightening_crash;
 mod tightening_diagnose;
+mod tightening_evidence;
 mod tightening_guards;
 mod tightening_leader;
 mod tightening_limits;

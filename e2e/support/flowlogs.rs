@@ -45,10 +45,31 @@ fn record(
     t: i64,
     action: &str,
 ) -> String {
-    let eni = &estate.eni;
-    let id = &account.id;
+    let to = Interface {
+        id: &estate.eni,
+        address: ENI_IP,
+    };
+    record_to(account, to, src, port, t, action)
+}
+
+/// An interface flows are logged on: its id and private address.
+#[derive(Debug, Clone, Copy)]
+pub struct Interface<'a> {
+    pub id: &'a str,
+    pub address: &'a str,
+}
+
+fn record_to(
+    account: &TestAccount,
+    to: Interface<'_>,
+    src: &str,
+    port: u16,
+    t: i64,
+    action: &str,
+) -> String {
+    let (eni, dst, id) = (to.id, to.address, &account.id);
     format!(
-        "2 {id} {eni} {src} {ENI_IP} 40000 {port} 6 10 840 {t} {} {action} OK",
+        "2 {id} {eni} {src} {dst} 40000 {port} 6 10 840 {t} {} {action} OK",
         t + 60
     )
 }
@@ -114,6 +135,38 @@ pub async fn upload_days(
         }
         let stamp = day.strftime("%Y%m%dT0000Z").to_string();
         puts.push(async move { put(account, estate, (day, &stamp), "accept", gzip(&lines)).await });
+    }
+    futures::future::join_all(puts).await;
+}
+
+/// Uploads ACCEPT records of `sources` (`(cidr base, addresses, port)`) to interface `to` for
+/// each of the `days` whole UTC days before today, one object per day named with `suffix`.
+pub async fn upload_days_to(
+    account: &TestAccount,
+    estate: &Estate,
+    to: Interface<'_>,
+    sources: &[([u8; 4], u32, u16)],
+    days: u32,
+    suffix: &str,
+) {
+    let mut puts = Vec::new();
+    for back in 0..days {
+        let day = today() - (i64::from(back) + 1).days();
+        let start = day
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .expect("midnight")
+            .timestamp()
+            .as_second()
+            + 10 * 3600;
+        let lines: Vec<String> = sources
+            .iter()
+            .flat_map(|(base, count, port)| {
+                (0..*count).map(move |n| (address(*base, n), *port, i64::from(n)))
+            })
+            .map(|(src, port, n)| record_to(account, to, &src, port, start + n * 60, "ACCEPT"))
+            .collect();
+        let stamp = day.strftime("%Y%m%dT1000Z").to_string();
+        puts.push(async move { put(account, estate, (day, &stamp), suffix, gzip(&lines)).await });
     }
     futures::future::join_all(puts).await;
 }

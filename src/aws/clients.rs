@@ -5,7 +5,7 @@
 //! assumed once per account, not once per region.
 
 use super::ec2::inventory::{Inventory, SdkInventory};
-use super::ec2::{Ec2SecurityGroups, SecurityGroups};
+use super::ec2::{Ec2Network, Ec2SecurityGroups, Network, SecurityGroups};
 use super::flowlogs::{FlowLogs, SdkFlowLogs};
 use super::observe::{CallObserver, ObserveCalls};
 use super::organizations::{Organization, SdkOrganization};
@@ -63,6 +63,8 @@ pub trait AwsPorts: Send + Sync {
     async fn security_groups(&self, target: &Target) -> Arc<dyn SecurityGroups>;
     /// The caller identity in the target.
     async fn identity(&self, target: &Target) -> Arc<dyn Identity>;
+    /// VPCs, their interfaces and flow logs in the target (evidence checks).
+    async fn network(&self, target: &Target) -> Arc<dyn Network>;
     /// Flow-log evidence readers in the target.
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs>;
     /// The organisation's structure, as the target's credentials see it (OrgRiskScan).
@@ -274,6 +276,10 @@ impl AwsPorts for ClientFactory {
 
     async fn identity(&self, target: &Target) -> Arc<dyn Identity> {
         Arc::new(StsIdentity::new(self.sts(target).await))
+    }
+
+    async fn network(&self, target: &Target) -> Arc<dyn Network> {
+        Arc::new(Ec2Network::new(self.ec2(target).await))
     }
 
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {

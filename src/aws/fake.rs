@@ -5,6 +5,8 @@ use super::clients::{AwsPorts, Target};
 use super::ec2::fake::FakeSecurityGroups;
 use super::ec2::inventory::Inventory;
 use super::ec2::inventory_fake::FakeEstate;
+use super::ec2::network::Network;
+use super::ec2::network_fake::FakeNetwork;
 use super::ec2::SecurityGroups;
 use super::flowlogs::fake::FakeFlowLogs;
 use super::flowlogs::FlowLogs;
@@ -19,6 +21,8 @@ use std::sync::{Arc, Mutex};
 pub struct FakeAws {
     /// The security groups every target sees.
     pub security_groups: Arc<FakeSecurityGroups>,
+    /// VPCs and flow logs; its interfaces are `security_groups`'.
+    pub network: Arc<FakeNetwork>,
     /// Who `caller_identity` says the controller is.
     pub identity: CallerIdentity,
     /// The flow logs every target sees.
@@ -37,8 +41,10 @@ pub struct FakeAws {
 impl FakeAws {
     /// Fakes around `security_groups`, as account `123456789012` in partition `aws`.
     pub fn new(security_groups: FakeSecurityGroups) -> Self {
+        let security_groups = Arc::new(security_groups);
         FakeAws {
-            security_groups: Arc::new(security_groups),
+            network: Arc::new(FakeNetwork::new(security_groups.clone())),
+            security_groups,
             identity: CallerIdentity {
                 account: "123456789012".into(),
                 arn: "arn:aws:sts::123456789012:assumed-role/sg-tightener/test".into(),
@@ -57,6 +63,7 @@ impl FakeAws {
     pub fn sharing(&self) -> Self {
         FakeAws {
             security_groups: self.security_groups.clone(),
+            network: self.network.clone(),
             identity: self.identity.clone(),
             flow_logs: self.flow_logs.clone(),
             organization: self.organization.clone(),
@@ -103,6 +110,11 @@ impl AwsPorts for FakeAws {
     async fn identity(&self, target: &Target) -> Arc<dyn Identity> {
         self.record(target);
         Arc::new(FixedIdentity(self.identity.clone()))
+    }
+
+    async fn network(&self, target: &Target) -> Arc<dyn Network> {
+        self.record(target);
+        self.network.clone()
     }
 
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {

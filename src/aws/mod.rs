@@ -17,7 +17,7 @@ pub mod sts;
 
 pub use clients::{AwsPorts, ClientFactory, Target};
 pub use ec2::inventory::Inventory;
-pub use ec2::{AuthoriseOutcome, GroupSelector, RevokeOutcome, SecurityGroups};
+pub use ec2::{AuthoriseOutcome, GroupSelector, Network, RevokeOutcome, SecurityGroups};
 pub use error::{AwsError, Failure};
 pub use flowlogs::{EvidenceRequest, EvidenceSource, FlowLogs};
 pub use observe::{Attempt, CallObserver};

@@ -65,6 +65,8 @@ use Policy::{AssumeRoles, ReadOnly, Write};
 pub const CALLED: &[Operation] = &[
     op("ec2", "DescribeSecurityGroups", &["ec2:DescribeSecurityGroups"], ReadOnly, "plan, apply, revert, diagnose"),
     op("ec2", "DescribeNetworkInterfaces", &["ec2:DescribeNetworkInterfaces"], ReadOnly, "attribution of flows to groups"),
+    op("ec2", "DescribeVpcs", &["ec2:DescribeVpcs"], ReadOnly, "attribution of flows to interfaces that no longer exist (VPC ranges)"),
+    op("ec2", "DescribeFlowLogs", &["ec2:DescribeFlowLogs"], ReadOnly, "evidence coverage: which interfaces a flow log captures"),
     op("ec2", "AuthorizeSecurityGroupIngress", &["ec2:AuthorizeSecurityGroupIngress"], Write, "apply (new blocks), revert (restore)"),
     op("ec2", "RevokeSecurityGroupIngress", &["ec2:RevokeSecurityGroupIngress"], Write, "apply (broad rules), revert (new blocks)"),
     op("sts", "GetCallerIdentity", &[], ReadOnly, "the account and partition of the controller's own credentials"),
@@ -119,13 +121,6 @@ pub const CALLED: &[Operation] = &[
 /// Operations DESIGN.md's kinds need that no code calls yet; the policies grant them already.
 /// Move an entry to [`CALLED`] when code starts calling it (a test fails until then).
 pub const PLANNED: &[Operation] = &[
-    op(
-        "ec2",
-        "DescribeFlowLogs",
-        &["ec2:DescribeFlowLogs"],
-        ReadOnly,
-        "evidence coverage: which ENIs an active flow log covers (DESIGN §5)",
-    ),
     op(
         "ec2",
         "DescribeRegions",

@@ -6,6 +6,7 @@ use super::input::{invalid, print_json, read_json, read_text};
 use super::CliError;
 use crate::domain::evidence::attribution::AttributionMode;
 use crate::domain::evidence::{EvidenceDocument, Flow, EVIDENCE_SCHEMA};
+use crate::domain::network::DescribeVpcs;
 use crate::domain::plan::{build_plan, Evidence, NoEvidence, PlanOptions};
 use crate::domain::snapshot::{DescribeNetworkInterfaces, DescribeSecurityGroups};
 use clap::Args;
@@ -28,6 +29,11 @@ pub struct PlanArgs {
     /// they reached. Without it a flow is evidence for every eligible rule it matches.
     #[arg(long, value_name = "ENIS.json")]
     pub interfaces: Option<PathBuf>,
+    /// `aws ec2 describe-vpcs` output (with --interfaces): a flow to an interface missing from
+    /// ENIS.json counts, as one that no longer exists, for every group whose rule matches it and
+    /// whose VPC holds its destination. Without it, for every group whose rule matches it.
+    #[arg(long, value_name = "VPCS.json")]
+    pub vpcs: Option<PathBuf>,
     /// Rules-per-group limit.
     #[arg(long, default_value_t = 60)]
     pub max_rules: u32,
@@ -61,9 +67,14 @@ pub fn run(args: PlanArgs) -> Result<(), CliError> {
         Some(path) => Some(read_json::<DescribeNetworkInterfaces>(path)?.network_interfaces),
         None => None,
     };
+    let vpcs = match &args.vpcs {
+        Some(path) => Some(read_json::<DescribeVpcs>(path)?.vpcs),
+        None => None,
+    };
     let evidence = Evidence {
         flows: &flows,
         interfaces: interfaces.as_deref(),
+        vpcs: vpcs.as_deref(),
     };
     let tightening = build_plan(&groups.security_groups, &evidence, &options)
         .map_err(|e| invalid(&args.groups, e.to_string()))?;
@@ -72,6 +83,13 @@ pub fn run(args: PlanArgs) -> Result<(), CliError> {
         eprintln!(
             "sg-tightener: {} of {total} flows matched no eligible rule",
             tightening.unattributed_flows
+        );
+    }
+    if tightening.vanished_flows > 0 {
+        eprintln!(
+            "sg-tightener: {} flows reached {} interfaces missing from --interfaces and were \
+             counted for every group they may have reached ({} sources kept because of them)",
+            tightening.vanished_flows, tightening.vanished_interfaces, tightening.vanished_sources
         );
     }
     print_json(&tightening.plan)

@@ -326,6 +326,16 @@ pub struct EvidenceSummary {
     pub earliest_record: Option<String>,
     /// When the evidence was collected (RFC 3339).
     pub collected_at: String,
+    /// Flows to network interfaces that no longer exist, counted as evidence for every in-scope
+    /// group whose rule matches them in the destination's VPC.
+    #[serde(default)]
+    pub vanished_interface_flows: u64,
+    /// Distinct interfaces that no longer exist among those flows.
+    #[serde(default)]
+    pub vanished_interfaces: u64,
+    /// Sources the plan keeps only because of flows to interfaces that no longer exist.
+    #[serde(default)]
+    pub sources_kept_for_vanished_interfaces: u64,
 }
 
 /// Rejected traffic to the groups that no current rule covers.

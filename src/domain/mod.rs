@@ -6,6 +6,7 @@ pub mod cidr;
 pub mod conditions;
 pub mod evidence;
 pub mod flowlog;
+pub mod network;
 pub mod plan;
 pub mod risk;
 pub mod rules;

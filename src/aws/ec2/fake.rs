@@ -85,6 +85,18 @@ impl FakeSecurityGroups {
         self.state().interfaces.push(interface);
     }
 
+    /// Every network interface, as it is now (no call recorded).
+    pub fn interfaces(&self) -> Vec<NetworkInterface> {
+        self.state().interfaces.clone()
+    }
+
+    /// Deletes a network interface (its instance was replaced).
+    pub fn remove_interface(&self, id: &str) {
+        self.state()
+            .interfaces
+            .retain(|e| e.network_interface_id != id);
+    }
+
     /// Adds a group, or replaces the one with the same id.
     pub fn put_group(&self, group: SecurityGroup) {
         self.state().groups.insert(group.group_id.clone(), group);

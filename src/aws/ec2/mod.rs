@@ -7,8 +7,11 @@ pub mod convert;
 pub mod fake;
 pub mod inventory;
 pub mod inventory_fake;
+pub mod network;
+pub mod network_fake;
 
 pub use adapter::Ec2SecurityGroups;
+pub use network::{Ec2Network, Network};
 
 use super::AwsError;
 use crate::domain::snapshot::{IpPermission, NetworkInterface, SecurityGroup};

@@ -3,9 +3,7 @@
 //! records per UTC day for coverage — each polled until it ends (bounded) and then read page by
 //! page, the header row skipped.
 
-use super::rows::{
-    actions, add_row, day_from_number, narrowing, poll, timestamp_of, FlowRow, Poll,
-};
+use super::rows::{actions, add_row, day_from_number, poll, timestamp_of, FlowRow, Poll};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::coverage::coverage_from_days;
@@ -49,7 +47,7 @@ fn source_and_window(table: &Table<'_>, request: &EvidenceRequest) -> String {
     )
 }
 
-/// The aggregation over the window, the action filter and the optional interface filter.
+/// The aggregation over the window and the action filter (never narrowed to today's ENIs).
 pub(super) fn flows_sql(table: &Table<'_>, request: &EvidenceRequest) -> String {
     let mut sql = format!(
         "SELECT \"srcaddr\", \"dstaddr\", \"interface_id\", \"protocol\", \"dstport\", \
@@ -57,9 +55,6 @@ pub(super) fn flows_sql(table: &Table<'_>, request: &EvidenceRequest) -> String 
         source_and_window(table, request),
         list(actions(request.action))
     );
-    if let Some(ids) = narrowing(request) {
-        sql.push_str(&format!(" AND \"interface_id\" IN ({})", list(ids)));
-    }
     sql.push_str(" GROUP BY \"srcaddr\", \"dstaddr\", \"interface_id\", \"protocol\", \"dstport\"");
     sql
 }

@@ -3,7 +3,7 @@
 //! two and each half queried again, down to a minimum window (then an error — never a silently
 //! truncated answer). A second, cheap query counts records per day for coverage.
 
-use super::rows::{actions, add_row, day_of, narrowing, poll, refuse, timestamp_of, FlowRow, Poll};
+use super::rows::{actions, add_row, day_of, poll, refuse, timestamp_of, FlowRow, Poll};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::coverage::coverage_from_days;
@@ -93,22 +93,17 @@ pub(super) async fn collect(
     Ok(document)
 }
 
-/// The flows query for a request: action filter, optional interface filter, aggregation.
+/// The flows query for a request: action filter and aggregation, never narrowed to today's
+/// interfaces.
 fn flows_query(request: &EvidenceRequest) -> String {
     let quoted = |values: &[&str]| {
         let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
         quoted.join(", ")
     };
-    let mut parts = vec![format!(
-        "filter action in [{}]",
+    format!(
+        "filter action in [{}] | {FLOWS_STATS}",
         quoted(actions(request.action))
-    )];
-    if let Some(ids) = narrowing(request) {
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        parts.push(format!("filter interfaceId in [{}]", quoted(&ids)));
-    }
-    parts.push(FLOWS_STATS.to_owned());
-    parts.join(" | ")
+    )
 }
 
 fn field<'r>(row: &'r Row, name: &str) -> &'r str {

@@ -60,9 +60,10 @@ pub struct EvidenceRequest {
     pub window: Window,
     /// ACCEPT (tightening evidence), REJECT (diagnose, break-glass) or both.
     pub action: ActionFilter,
-    /// When non-empty, only records captured on these ENIs are needed (a hint adapters may use
-    /// to narrow server-side queries; the domain still attributes every returned flow).
-    pub interface_ids: Vec<String>,
+    /// The interfaces whose records the coverage must find (readers that aggregate on the
+    /// server ask about these only). Never used to narrow the flows: a flow to an interface
+    /// that no longer exists is evidence too (DESIGN §5).
+    pub coverage_interfaces: Vec<String>,
 }
 
 /// Reads flow-log evidence. Errors are classified [`AwsError`]s; a source that is too

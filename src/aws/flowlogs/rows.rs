@@ -1,16 +1,12 @@
 //! AWS layer: what the flow-log readers share — server-aggregated rows (Logs Insights, Athena)
-//! added to the domain's aggregator, the bounded poll of a running query, the interface-id
-//! narrowing hint, and the error a reader returns when it refuses a source.
+//! added to the domain's aggregator, the bounded poll of a running query, and the error a
+//! reader returns when it refuses a source.
 
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::flowlog::{ActionFilter, Aggregator};
 use std::future::Future;
 use std::net::Ipv4Addr;
-
-/// Most interface ids sent as a server-side filter; beyond this the query is not narrowed (the
-/// domain still attributes every flow), so query strings stay far below AWS's length limits.
-const MAX_NARROWING_IDS: usize = 100;
 
 /// One aggregated row as text, the way Insights and Athena return it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -61,18 +57,6 @@ fn port(text: &str) -> Option<u16> {
         "" | "-" => Some(0),
         digits => digits.parse().ok(),
     }
-}
-
-/// The interface ids to filter on server-side, when the request names some, all of them look
-/// like ENI ids (so they can be quoted into a query safely) and there are not too many.
-pub(super) fn narrowing(request: &EvidenceRequest) -> Option<&[String]> {
-    let ids = &request.interface_ids;
-    let plausible = |id: &String| {
-        id.strip_prefix("eni-")
-            .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_alphanumeric()))
-    };
-    (!ids.is_empty() && ids.len() <= MAX_NARROWING_IDS && ids.iter().all(plausible))
-        .then_some(ids.as_slice())
 }
 
 /// The actions a query keeps, as upper-case literals.

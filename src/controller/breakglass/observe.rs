@@ -108,7 +108,7 @@ pub async fn rejected(
             end: now,
         },
         action: ActionFilter::Reject,
-        interface_ids: Vec::new(),
+        coverage_interfaces: Vec::new(),
     };
     Ok(aws.flow_logs(target).await.collect(&request).await?)
 }

@@ -39,7 +39,8 @@ pub async fn run(
         object,
         window,
         ActionFilter::Reject,
-        &enis,
+        // rejected flows need no per-interface coverage
+        &[],
     )
     .await?;
     let found = rejected_sources(&document.flows, groups, &enis);

@@ -254,6 +254,8 @@ mod tests;
 #[cfg(test)]
 mod tests_apply;
 #[cfg(test)]
+mod tests_evidence;
+#[cfg(test)]
 mod tests_faults;
 #[cfg(test)]
 mod tests_races;

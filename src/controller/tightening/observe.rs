@@ -10,6 +10,7 @@ use crate::controller::Error;
 use crate::crd::{AwsTarget, SecurityGroupTightening};
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
+use crate::domain::network::Vpc;
 use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
 use kube::ResourceExt;
 use std::collections::HashMap;
@@ -112,6 +113,55 @@ pub async fn interfaces(
     Ok(sg.describe_network_interfaces(&ids).await?)
 }
 
+/// What attribution needs of the network beside the groups.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkView {
+    /// The ENIs of the in-scope groups.
+    pub in_scope: Vec<NetworkInterface>,
+    /// Every ENI of the groups' VPCs that exists today: a flow to any other interface reached
+    /// one that no longer exists (attribution counts it conservatively).
+    pub known: Vec<NetworkInterface>,
+    /// The groups' VPCs and their ranges.
+    pub vpcs: Vec<Vpc>,
+}
+
+/// The in-scope ENIs, every ENI of the groups' VPCs and the VPCs.
+pub async fn network(
+    aws: &dyn AwsPorts,
+    target: &Target,
+    sg: &dyn SecurityGroups,
+    groups: &[SecurityGroup],
+) -> Result<NetworkView, Error> {
+    let in_scope = interfaces(sg, groups).await?;
+    let net = aws.network(target).await;
+    let vpc_ids: Vec<String> = sorted(groups.iter().filter_map(|g| g.vpc_id.clone()));
+    let mut known = if vpc_ids.is_empty() {
+        Vec::new()
+    } else {
+        net.describe_vpc_interfaces(&vpc_ids).await?
+    };
+    known.extend(in_scope.iter().cloned());
+    known.sort_by(|a, b| a.network_interface_id.cmp(&b.network_interface_id));
+    known.dedup_by(|a, b| a.network_interface_id == b.network_interface_id);
+    let vpcs = if vpc_ids.is_empty() {
+        Vec::new()
+    } else {
+        net.describe_vpcs(&vpc_ids).await?
+    };
+    Ok(NetworkView {
+        in_scope,
+        known,
+        vpcs,
+    })
+}
+
+fn sorted(items: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = items.collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Collected evidence and when it was collected.
 #[derive(Debug, Clone)]
 pub struct Collected {
@@ -188,7 +238,9 @@ pub async fn evidence(
     Ok(collected)
 }
 
-/// One read of the resource's flow-log source.
+/// One read of the resource's flow-log source. `interfaces` are those whose records the
+/// coverage must find; they never narrow the flows read (a flow to an interface that no longer
+/// exists is evidence too).
 pub async fn read(
     aws: &dyn AwsPorts,
     target: &Target,
@@ -203,7 +255,7 @@ pub async fn read(
         source,
         window,
         action,
-        interface_ids: interfaces
+        coverage_interfaces: interfaces
             .iter()
             .map(|i| i.network_interface_id.clone())
             .collect(),

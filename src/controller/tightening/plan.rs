@@ -1,5 +1,5 @@
-//! Controller layer: (re)computing the tightening plan — ENIs, evidence (cached), the pure
-//! planner — and reporting it: `status.plan` with its approve command, `status.evidence`,
+//! Controller layer: (re)computing the tightening plan — ENIs and VPCs, evidence (cached), the
+//! pure planner — and reporting it: `status.plan` with its approve command, `status.evidence`,
 //! `Planned` and `EvidenceComplete`, the plan metrics, and `PlanReady` when the plan changed.
 
 use super::observe::{self, Collected};
@@ -12,7 +12,7 @@ use crate::crd::tightening::EvidenceSummary;
 use crate::crd::{short_hash, PlanPhase};
 use crate::domain::conditions::{format_time, reasons, types, Status};
 use crate::domain::evidence::coverage::evidence_gaps;
-use crate::domain::plan::{build_plan, Evidence, Plan};
+use crate::domain::plan::{build_plan, Evidence, Plan, Tightening};
 use crate::domain::snapshot::SecurityGroup;
 use crate::domain::tightening::PlanReason;
 use crate::metrics::PlanLabels;
@@ -40,19 +40,28 @@ impl Planning<'_> {
         reason: PlanReason,
     ) -> Result<(), Error> {
         let object = report.object;
-        let enis = observe::interfaces(self.sg, self.groups).await?;
         let d = self.deps;
-        let collected =
-            observe::evidence(d.aws, self.target, object, inputs, &enis, d.cache, d.now).await?;
+        let network = observe::network(d.aws, self.target, self.sg, self.groups).await?;
+        let collected = observe::evidence(
+            d.aws,
+            self.target,
+            object,
+            inputs,
+            &network.in_scope,
+            d.cache,
+            d.now,
+        )
+        .await?;
         let document = &collected.document;
         let evidence = Evidence {
             flows: &document.flows,
-            interfaces: Some(&enis),
+            interfaces: Some(&network.known),
+            vpcs: Some(&network.vpcs),
         };
         let options = spec::plan_options(&object.spec);
         let tightening =
             build_plan(self.groups, &evidence, &options).map_err(|e| Error::Plan(e.to_string()))?;
-        let mut plan = tightening.plan;
+        let mut plan = tightening.plan.clone();
         plan.inputs_hash = inputs.to_owned();
         plan.generated_at = Some(format_time(d.now));
         let namespace = object.namespace().unwrap_or_default();
@@ -61,7 +70,7 @@ impl Planning<'_> {
             &object.name_any(),
             &plan.hash,
         ));
-        let summary = summary(&collected, tightening.unattributed_flows, &object.spec);
+        let summary = summary(&collected, &tightening, &object.spec);
         let gaps = evidence_gaps(document);
         record(report, plan, summary, &gaps, reason).await;
         self.metrics(report);
@@ -91,10 +100,10 @@ impl Planning<'_> {
     }
 }
 
-/// `status.evidence` from a collected document.
+/// `status.evidence` from a collected document and the plan built on it.
 fn summary(
     collected: &Collected,
-    unattributed: u64,
+    tightening: &Tightening,
     spec: &crate::crd::SecurityGroupTighteningSpec,
 ) -> EvidenceSummary {
     let d = &collected.document;
@@ -108,7 +117,7 @@ fn summary(
         records: d.stats.records,
         flows: d.flows.len() as u64,
         sources: sources.len() as u64,
-        unattributed_flows: unattributed,
+        unattributed_flows: tightening.unattributed_flows,
         malformed_lines: d.stats.malformed,
         days_without_data: d
             .coverage
@@ -118,6 +127,9 @@ fn summary(
             .collect(),
         earliest_record: d.coverage.earliest_record.map(format_time),
         collected_at: format_time(collected.at),
+        vanished_interface_flows: tightening.vanished_flows,
+        vanished_interfaces: tightening.vanished_interfaces,
+        sources_kept_for_vanished_interfaces: tightening.vanished_sources,
     }
 }
 
@@ -133,7 +145,7 @@ async fn record(
         .plan
         .as_ref()
         .is_none_or(|p| p.hash != plan.hash);
-    let message = plan_message(&plan, reason);
+    let message = plan_message(&plan, reason, evidence.sources_kept_for_vanished_interfaces);
     report.status.plan_short_hash = Some(short_hash(&plan.hash));
     report.status.plan = Some(plan);
     report.status.evidence = Some(evidence);
@@ -170,7 +182,13 @@ async fn record(
     }
 }
 
-fn plan_message(plan: &Plan, reason: PlanReason) -> String {
+fn plan_message(plan: &Plan, reason: PlanReason, kept: u64) -> String {
+    let vanished = match kept {
+        0 => String::new(),
+        n => {
+            format!("; {n} source(s) kept only because of flows to interfaces that no longer exist")
+        }
+    };
     let why = match reason {
         PlanReason::Created => "new resource",
         PlanReason::InputsChanged => "inputs changed",
@@ -178,7 +196,8 @@ fn plan_message(plan: &Plan, reason: PlanReason) -> String {
     };
     let s = &plan.summary;
     format!(
-        "plan {} ({why}): {} groups, revoke {} rules, authorise {} rules, trusted addresses {} → {} ({}% fewer)",
-        short_hash(&plan.hash), s.groups, s.rules_revoked, s.rules_authorised, s.addresses_before, s.addresses_after, s.reduction_percent
+        "plan {} ({why}): {} groups, revoke {} rules, authorise {} rules, trusted addresses {} → {} ({}% fewer){}",
+        short_hash(&plan.hash), s.groups, s.rules_revoked, s.rules_authorised, s.addresses_before, s.addresses_after, s.reduction_percent,
+        vanished
     )
 }

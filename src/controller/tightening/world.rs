@@ -13,6 +13,7 @@ use crate::controller::Error;
 use crate::crd::{PlanPhase, SecurityGroupTightening};
 use crate::domain::conditions::find;
 use crate::domain::evidence::{Coverage, EvidenceDocument, Flow, Window, EVIDENCE_SCHEMA};
+use crate::domain::network::Vpc;
 use crate::domain::rules::{ingress_rules, permissions_from_strings};
 use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, SecurityGroup};
 use crate::metrics::Metrics;
@@ -127,6 +128,7 @@ impl World {
         });
         let aws = FakeAws::new(fake);
         aws.flow_logs.answer(document(accepted(), true));
+        logged(&aws);
         let mut object: SecurityGroupTightening = serde_json::from_value(json!({
             "apiVersion": "sgtightener.io/v1alpha1",
             "kind": "SecurityGroupTightening",
@@ -299,7 +301,17 @@ pub(super) fn two_groups() -> World {
     });
     w.aws = FakeAws::new(fake);
     w.aws.flow_logs.answer(document(accepted(), true));
+    logged(&w.aws);
     w
+}
+
+/// VPC `vpc-1` (10.1.0.0/16).
+pub(super) fn logged(aws: &FakeAws) {
+    aws.network.add_vpc(Vpc {
+        vpc_id: "vpc-1".into(),
+        cidr_block: Some("10.1.0.0/16".into()),
+        ..Vpc::default()
+    });
 }
 
 pub(super) fn throttled(op: &str) -> crate::aws::AwsError {

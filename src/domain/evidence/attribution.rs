@@ -2,15 +2,25 @@
 //! reached (DESIGN §5). A flow counts for a rule only if its source lies in the rule's CIDR, its
 //! protocol/port fall in the rule, and — in `Group` mode — its destination is an ENI of the
 //! rule's group (by interface id, else by destination address).
+//!
+//! A flow to an interface that no longer exists (instances replaced inside the window) cannot be
+//! tied to a group: it counts, conservatively, for every rule it matches whose group's VPC holds
+//! its destination — churn can make a plan less tight, never lock a source out (I3). Candidate
+//! rules come from an index of rule CIDRs (one hash lookup per prefix length), so attribution
+//! stays linear in flows whatever the number of rules.
 
 use super::Flow;
 use crate::domain::cidr::Observed;
+use crate::domain::network::Vpc;
 use crate::domain::rules::Traffic;
 use crate::domain::snapshot::NetworkInterface;
 use ipnet::Ipv4Net;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::net::Ipv4Addr;
+
+mod index;
+use index::CidrIndex;
 
 /// How strictly a flow must reach a rule's group to count as its evidence.
 #[derive(
@@ -44,10 +54,18 @@ pub struct RuleTarget {
 pub struct Attribution {
     /// Distinct observed source addresses per target (same order as the targets), sorted.
     pub sources: Vec<Vec<u32>>,
+    /// Per target, the sources that only flows to vanished interfaces gave it (sorted): kept in
+    /// the plan because those flows may have reached the target's group.
+    pub vanished_only: Vec<Vec<u32>>,
     /// Flows that counted for at least one rule.
     pub attributed_flows: u64,
     /// Flows that counted for no rule.
     pub unattributed_flows: u64,
+    /// Of `attributed_flows`, those to an interface that no longer exists (counted for every
+    /// matching rule of the destination's VPC).
+    pub vanished_flows: u64,
+    /// Distinct interface ids among `vanished_flows`.
+    pub vanished_interfaces: u64,
 }
 
 /// The groups and VPC of one ENI.
@@ -57,12 +75,23 @@ struct Eni {
     vpc_id: Option<String>,
 }
 
-/// ENIs by id and by private address, from `describe-network-interfaces`.
+/// The interfaces that exist today (by id and by private address) and, when known, the address
+/// ranges of their VPCs. A flow to an interface the index does not hold reached one that no
+/// longer exists; give it every interface of the in-scope VPCs so the two can be told apart.
 #[derive(Debug, Clone, Default)]
 pub struct InterfaceIndex {
     enis: Vec<Eni>,
     by_id: HashMap<String, usize>,
     by_address: HashMap<Ipv4Addr, Vec<usize>>,
+    vpc_ranges: HashMap<String, Vec<Ipv4Net>>,
+}
+
+/// Where a flow went, as far as today's interfaces say.
+enum Reached<'a> {
+    /// Interfaces that exist today.
+    Known(Vec<&'a Eni>),
+    /// An interface that no longer exists (or an address no interface holds today).
+    Vanished,
 }
 
 impl InterfaceIndex {
@@ -89,19 +118,47 @@ impl InterfaceIndex {
         index
     }
 
-    /// The ENIs a flow reached: its interface id when known, else its destination address.
-    fn destinations(&self, flow: &Flow) -> Vec<&Eni> {
-        if let Some(k) = flow.interface_id.as_ref().and_then(|id| self.by_id.get(id)) {
-            return vec![&self.enis[*k]];
+    /// Adds the VPCs' address ranges: a flow to a vanished interface then counts only for groups
+    /// whose VPC holds its destination. Without them (or for a VPC not given) it counts for
+    /// every group, which is looser but never drops a source.
+    pub fn with_vpcs(mut self, vpcs: &[Vpc]) -> InterfaceIndex {
+        for vpc in vpcs {
+            self.vpc_ranges
+                .insert(vpc.vpc_id.clone(), vpc.ipv4_ranges());
         }
-        self.by_address
-            .get(&flow.destination)
-            .map(|ks| ks.iter().map(|k| &self.enis[*k]).collect())
-            .unwrap_or_default()
+        self
+    }
+
+    /// The ENIs a flow reached: its interface id when given, else its destination address.
+    fn reached(&self, flow: &Flow) -> Reached<'_> {
+        let known: Vec<&Eni> = match &flow.interface_id {
+            Some(id) => self
+                .by_id
+                .get(id)
+                .map(|k| &self.enis[*k])
+                .into_iter()
+                .collect(),
+            None => self
+                .by_address
+                .get(&flow.destination)
+                .map(|ks| ks.iter().map(|k| &self.enis[*k]).collect())
+                .unwrap_or_default(),
+        };
+        match known.is_empty() {
+            true => Reached::Vanished,
+            false => Reached::Known(known),
+        }
+    }
+
+    /// True unless the VPC's ranges are known and none holds `address`.
+    fn vpc_may_hold(&self, vpc_id: Option<&str>, address: Ipv4Addr) -> bool {
+        vpc_id
+            .and_then(|v| self.vpc_ranges.get(v))
+            .is_none_or(|ranges| ranges.iter().any(|r| r.contains(&address)))
     }
 }
 
-/// True when a flow reached the target's group (or VPC, or region) as `mode` requires.
+/// True when a flow to `destinations` (which exist) reached the target as `mode` requires.
 fn reaches(target: &RuleTarget, destinations: &[&Eni], mode: AttributionMode) -> bool {
     match mode {
         AttributionMode::Region => true,
@@ -112,6 +169,16 @@ fn reaches(target: &RuleTarget, destinations: &[&Eni], mode: AttributionMode) ->
             target.vpc_id.is_some() && destinations.iter().any(|e| e.vpc_id == target.vpc_id)
         }
     }
+}
+
+/// Sources gathered per target, split by how the flow was tied to the target.
+struct Gathered {
+    direct: Vec<Vec<u32>>,
+    vanished: Vec<Vec<u32>>,
+    attributed: u64,
+    unattributed: u64,
+    vanished_flows: u64,
+    vanished_ids: BTreeSet<String>,
 }
 
 /// Attributes flows to rule targets. Without `interfaces`, a flow is evidence for every target
@@ -129,42 +196,106 @@ pub fn attribute(
             .or_default()
             .push(k);
     }
-    let everything: Vec<usize> = (0..targets.len()).collect();
-    let mut sources: Vec<Vec<u32>> = vec![Vec::new(); targets.len()];
-    let (mut attributed, mut unattributed) = (0u64, 0u64);
+    let cidrs = CidrIndex::new(targets.iter().map(|t| t.cidr));
+    let mut g = Gathered {
+        direct: vec![Vec::new(); targets.len()],
+        vanished: vec![Vec::new(); targets.len()],
+        attributed: 0,
+        unattributed: 0,
+        vanished_flows: 0,
+        vanished_ids: BTreeSet::new(),
+    };
+    let mut candidates = Vec::new();
     for flow in flows {
-        let destinations = interfaces.map(|index| index.destinations(flow));
-        let candidates = match (&destinations, mode) {
-            (Some(d), AttributionMode::Group) => targets_of_groups(d, &by_group),
-            _ => everything.clone(),
+        let matches = |k: &usize| {
+            let t = &targets[*k];
+            t.cidr.contains(&flow.source) && t.traffic.matches(flow.protocol, flow.port)
         };
-        let mut counted = false;
-        for k in candidates {
-            let target = &targets[k];
-            let matches = target.cidr.contains(&flow.source)
-                && target.traffic.matches(flow.protocol, flow.port);
-            if matches
-                && destinations
-                    .as_ref()
-                    .is_none_or(|d| reaches(target, d, mode))
-            {
-                sources[k].push(u32::from(flow.source));
-                counted = true;
+        let reached = interfaces.map(|index| index.reached(flow));
+        candidates.clear();
+        let vanished = match (&reached, mode) {
+            (Some(Reached::Known(d)), AttributionMode::Group) => {
+                candidates.extend(targets_of_groups(d, &by_group).into_iter().filter(matches));
+                false
             }
+            (Some(Reached::Known(d)), _) => {
+                cidrs.containing(flow.source, &mut candidates);
+                candidates.retain(|k| matches(k) && reaches(&targets[*k], d, mode));
+                false
+            }
+            (Some(Reached::Vanished), AttributionMode::Region) | (None, _) => {
+                cidrs.containing(flow.source, &mut candidates);
+                candidates.retain(matches);
+                false
+            }
+            (Some(Reached::Vanished), _) => {
+                let index = interfaces.expect("reached implies an index");
+                cidrs.containing(flow.source, &mut candidates);
+                candidates.retain(|k| {
+                    let vpc = targets[*k].vpc_id.as_deref();
+                    matches(k) && index.vpc_may_hold(vpc, flow.destination)
+                });
+                true
+            }
+        };
+        g.record(flow, &candidates, vanished);
+    }
+    g.finish()
+}
+
+impl Gathered {
+    fn record(&mut self, flow: &Flow, candidates: &[usize], vanished: bool) {
+        if candidates.is_empty() {
+            self.unattributed += 1;
+            return;
         }
-        match counted {
-            true => attributed += 1,
-            false => unattributed += 1,
+        self.attributed += 1;
+        let lists = if vanished {
+            self.vanished_flows += 1;
+            self.vanished_ids.extend(flow.interface_id.iter().cloned());
+            &mut self.vanished
+        } else {
+            &mut self.direct
+        };
+        for k in candidates {
+            lists[*k].push(u32::from(flow.source));
         }
     }
-    for list in &mut sources {
-        list.sort_unstable();
-        list.dedup();
-    }
-    Attribution {
-        sources,
-        attributed_flows: attributed,
-        unattributed_flows: unattributed,
+
+    fn finish(mut self) -> Attribution {
+        for list in self.direct.iter_mut().chain(self.vanished.iter_mut()) {
+            list.sort_unstable();
+            list.dedup();
+        }
+        let vanished_only: Vec<Vec<u32>> = self
+            .vanished
+            .iter()
+            .zip(&self.direct)
+            .map(|(v, d)| {
+                v.iter()
+                    .copied()
+                    .filter(|s| d.binary_search(s).is_err())
+                    .collect()
+            })
+            .collect();
+        let sources = self
+            .direct
+            .into_iter()
+            .zip(&vanished_only)
+            .map(|(mut d, v)| {
+                d.extend(v);
+                d.sort_unstable();
+                d
+            })
+            .collect();
+        Attribution {
+            sources,
+            vanished_only,
+            attributed_flows: self.attributed,
+            unattributed_flows: self.unattributed,
+            vanished_flows: self.vanished_flows,
+            vanished_interfaces: self.vanished_ids.len() as u64,
+        }
     }
 }
 

@@ -53,6 +53,7 @@ fn plan(groups: &[SecurityGroup], flows: &[Flow], options: &PlanOptions) -> Plan
         &Evidence {
             flows,
             interfaces: None,
+            vpcs: None,
         },
         options,
     )
@@ -397,4 +398,72 @@ fn plan_with(sg: &SecurityGroup, evidence: &[Flow], max_rules: u32) -> Plan {
         ..Default::default()
     };
     plan(std::slice::from_ref(sg), evidence, &options)
+}
+
+#[test]
+fn a_group_without_interfaces_today_keeps_what_flows_to_its_vanished_ones_show() {
+    use crate::domain::network::{Vpc, VpcCidrBlock};
+    use crate::domain::snapshot::{GroupIdentifier, NetworkInterface};
+    // sg-asg's instances were replaced: its old interface is gone, the new one has no history
+    let groups = [
+        group("sg-asg", &["tcp:443 10.0.0.0/16"]),
+        group("sg-live", &["tcp:443 10.0.0.0/16"]),
+    ];
+    let mut evidence = flows(&["10.0.10.0", "10.0.10.1"], 443);
+    evidence.iter_mut().for_each(|f| {
+        f.interface_id = Some("eni-replaced".into());
+        f.destination = "10.100.0.77".parse().unwrap();
+    });
+    let live = NetworkInterface {
+        network_interface_id: "eni-live".into(),
+        private_ip_address: Some("10.100.0.10".into()),
+        groups: vec![GroupIdentifier {
+            group_id: "sg-live".into(),
+            group_name: None,
+        }],
+        vpc_id: Some("vpc-1".into()),
+        ..Default::default()
+    };
+    let vpcs = [Vpc {
+        vpc_id: "vpc-1".into(),
+        cidr_block: None,
+        cidr_block_association_set: vec![VpcCidrBlock {
+            cidr_block: "10.100.0.0/16".into(),
+        }],
+    }];
+    let options = PlanOptions {
+        no_evidence: NoEvidence::Revoke,
+        ..PlanOptions::default()
+    };
+    let interfaces = [live];
+    let evidence = Evidence {
+        flows: &evidence,
+        interfaces: Some(&interfaces),
+        vpcs: Some(&vpcs),
+    };
+    let out = build_plan(&groups, &evidence, &options).unwrap();
+    for g in &out.plan.groups {
+        assert_eq!(g.revoke, ["tcp:443 10.0.0.0/16"], "{}", g.group_id);
+        assert_eq!(
+            g.authorise,
+            ["tcp:443 10.0.10.0/31"],
+            "{}: {g:?}",
+            g.group_id
+        );
+        assert!(
+            g.warnings
+                .iter()
+                .any(|w| w.starts_with("2 source(s) kept only because")),
+            "{:?}",
+            g.warnings
+        );
+    }
+    assert_eq!(
+        (
+            out.vanished_flows,
+            out.vanished_interfaces,
+            out.vanished_sources
+        ),
+        (2, 1, 4)
+    );
 }

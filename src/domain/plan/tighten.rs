@@ -7,8 +7,10 @@ use super::model::{Plan, PlanSummary};
 use super::options::PlanOptions;
 use crate::domain::evidence::attribution::{attribute, observed_sets, InterfaceIndex, RuleTarget};
 use crate::domain::evidence::Flow;
+use crate::domain::network::Vpc;
 use crate::domain::rules::{ingress_rules, Rule, RuleError};
 use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
+use std::collections::BTreeSet;
 
 /// The evidence a plan is built from.
 #[derive(Debug, Clone, Copy, Default)]
@@ -16,7 +18,12 @@ pub struct Evidence<'a> {
     /// Distinct flow tuples (ACCEPTed traffic).
     pub flows: &'a [Flow],
     /// ENIs for attribution; without them every flow is evidence for every matching rule.
+    /// Give every ENI of the groups' VPCs that exists today: a flow to any other interface is
+    /// taken to have reached one that no longer exists.
     pub interfaces: Option<&'a [NetworkInterface]>,
+    /// The groups' VPCs: a flow to a vanished interface counts only for groups whose VPC holds
+    /// its destination (without them, for every group whose rule matches it).
+    pub vpcs: Option<&'a [Vpc]>,
 }
 
 /// A tightening plan and how the evidence was attributed.
@@ -29,6 +36,12 @@ pub struct Tightening {
     pub attributed_flows: u64,
     /// Flows that counted for none.
     pub unattributed_flows: u64,
+    /// Attributed flows to interfaces that no longer exist.
+    pub vanished_flows: u64,
+    /// Distinct interfaces among `vanished_flows`.
+    pub vanished_interfaces: u64,
+    /// Sources kept in the plan only because of `vanished_flows` (distinct per group, summed).
+    pub vanished_sources: u64,
 }
 
 /// Why a plan could not be built.
@@ -66,7 +79,9 @@ pub fn build_plan(
 ) -> Result<Tightening, PlanError> {
     let parsed = parse_groups(groups)?;
     let (targets, owners) = targets(&parsed, options.prefix_threshold);
-    let index = evidence.interfaces.map(InterfaceIndex::new);
+    let index = evidence
+        .interfaces
+        .map(|i| InterfaceIndex::new(i).with_vpcs(evidence.vpcs.unwrap_or_default()));
     let attribution = attribute(
         &targets,
         evidence.flows,
@@ -79,19 +94,27 @@ pub fn build_plan(
         &options.additional_sources,
         &options.exclude_sources,
     );
+    let mut vanished_sources = 0;
     let outcomes: Vec<GroupOutcome> = parsed
         .iter()
         .enumerate()
         .map(|(g, (group, rules))| {
             let range = owners.partition_point(|o| o.0 < g)..owners.partition_point(|o| o.0 <= g);
             let eligible: Vec<EligibleRule> = range
+                .clone()
                 .map(|k| EligibleRule {
                     index: owners[k].1,
                     cidr: targets[k].cidr,
                     observed: &observed[k],
                 })
                 .collect();
-            plan_group(group, rules, &eligible, options)
+            let mut outcome = plan_group(group, rules, &eligible, options);
+            let kept = kept_for_vanished(&attribution.vanished_only[range], options);
+            if kept > 0 && outcome.plan.refused.is_none() {
+                vanished_sources += kept;
+                outcome.plan.warnings.push(vanished_warning(kept));
+            }
+            outcome
         })
         .collect();
     let plan = assemble(groups, outcomes);
@@ -99,7 +122,30 @@ pub fn build_plan(
         plan,
         attributed_flows: attribution.attributed_flows,
         unattributed_flows: attribution.unattributed_flows,
+        vanished_flows: attribution.vanished_flows,
+        vanished_interfaces: attribution.vanished_interfaces,
+        vanished_sources,
     })
+}
+
+/// Distinct sources of one group that only flows to vanished interfaces gave its rules, less
+/// the excluded ones (which never count).
+fn kept_for_vanished(vanished_only: &[Vec<u32>], options: &PlanOptions) -> u64 {
+    let sources: BTreeSet<u32> = vanished_only.iter().flatten().copied().collect();
+    let excluded = |s: &u32| {
+        let address = std::net::Ipv4Addr::from(*s);
+        options.exclude_sources.iter().any(|e| e.contains(&address))
+    };
+    sources.iter().filter(|s| !excluded(s)).count() as u64
+}
+
+fn vanished_warning(kept: u64) -> String {
+    format!(
+        "{kept} source(s) kept only because of flows to network interfaces that no longer exist: \
+         such a flow counts for every group whose rule matches it in the destination's VPC, so \
+         the plan may allow more than this group needs (re-plan once the window holds only \
+         today's interfaces to tighten further)"
+    )
 }
 
 /// The eligible rules of every group as attribution targets, with (group, rule) indices.

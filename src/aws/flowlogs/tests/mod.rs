@@ -36,7 +36,7 @@ fn request(source: EvidenceSource) -> EvidenceRequest {
         source,
         window: window(),
         action: ActionFilter::Accept,
-        interface_ids: Vec::new(),
+        coverage_interfaces: Vec::new(),
     }
 }
 

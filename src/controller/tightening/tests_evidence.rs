@@ -1,0 +1,88 @@
+//! Controller layer tests: evidence that cannot lock anyone out (issue 8) — flows to interfaces
+//! that no longer exist.
+
+use super::world::{accepted, document, World};
+use crate::domain::evidence::Flow;
+use serde_json::json;
+
+fn to_vanished(sources: &[&str]) -> Vec<Flow> {
+    sources
+        .iter()
+        .map(|s| Flow {
+            source: s.parse().unwrap(),
+            destination: "10.1.0.77".parse().unwrap(),
+            interface_id: Some("eni-replaced".into()),
+            protocol: 6,
+            port: 443,
+            records: 89,
+        })
+        .collect()
+}
+
+fn status(w: &World) -> crate::crd::tightening::SecurityGroupTighteningStatus {
+    w.object.status.clone().expect("a status was written")
+}
+
+#[tokio::test]
+async fn a_replaced_interfaces_flows_keep_their_sources_and_are_counted() {
+    let mut spec = World::default_spec();
+    spec["collapse"] = json!({"noEvidence": "Revoke"});
+    let mut w = World::new(spec);
+    // the group's only interface today is new: yesterday's instance (eni-replaced) is gone
+    w.aws.security_groups.remove_interface("eni-1");
+    let mut flows = to_vanished(&["10.0.77.1", "10.0.77.2"]);
+    flows.extend(accepted().into_iter().map(|mut f| {
+        f.interface_id = Some("eni-old".into());
+        f
+    }));
+    w.aws.flow_logs.answer(document(flows, true));
+    w.reconcile().await.unwrap();
+    let status = status(&w);
+    let plan = status.plan.unwrap();
+    let group = &plan.groups[0];
+    assert!(
+        group.revoke.contains(&"tcp:443 10.0.0.0/16".to_string()),
+        "{group:?}"
+    );
+    assert!(
+        !group
+            .warnings
+            .iter()
+            .any(|w| w.contains("no evidence for tcp:443")),
+        "noEvidence: Revoke must not revoke what the vanished interfaces' flows show: {:?}",
+        group.warnings
+    );
+    for source in ["10.0.77.1", "10.0.77.2", "10.0.10.1", "10.0.10.9"] {
+        let address: std::net::Ipv4Addr = source.parse().unwrap();
+        assert!(
+            group.authorise.iter().any(|r| r
+                .split_once(' ')
+                .and_then(|(_, c)| c.parse::<ipnet::Ipv4Net>().ok())
+                .is_some_and(|c| c.contains(&address))),
+            "{source} locked out: {:?}",
+            group.authorise
+        );
+    }
+    assert!(
+        group
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("6 source(s) kept only because")),
+        "{:?}",
+        group.warnings
+    );
+    let evidence = status.evidence.unwrap();
+    assert_eq!(
+        (
+            evidence.vanished_interface_flows,
+            evidence.vanished_interfaces,
+            evidence.sources_kept_for_vanished_interfaces
+        ),
+        (6, 2, 6)
+    );
+    let requests = w.aws.flow_logs.requests();
+    assert!(
+        requests[0].coverage_interfaces.is_empty(),
+        "no interface today: nothing to prove, nothing narrowed"
+    );
+}
