@@ -1,9 +1,13 @@
 //! e2e: evidence that cannot lock anyone out (issue 8) — an interface deleted after 89 days of
-//! flows keeps its sources.
+//! flows keeps its sources, unreadable objects are a gap.
 
+use crate::support::estate;
 use crate::support::flowlogs::{self, Interface};
-use crate::support::tightening::{parse_rule, plan, plan_rules, wait_plan, World};
+use crate::support::tightening::{
+    parse_rule, patch_spec, plan, plan_rules, wait_condition, wait_plan, World,
+};
 use crate::support::{condition, to_json};
+use serde_json::json;
 
 /// Creates an interface of the payments group at `address` in `subnet`; returns its id.
 async fn interface(w: &World, subnet: &str, address: &str) -> String {
@@ -85,4 +89,36 @@ async fn a_deleted_interfaces_89_days_of_flows_keep_their_sources() {
     );
     let complete = condition(&planned, "EvidenceComplete").expect("EvidenceComplete");
     assert_eq!(complete["status"], "True", "{complete}");
+}
+
+#[tokio::test]
+async fn eight_percent_of_objects_unreadable_is_a_gap_that_refuses_the_apply() {
+    let w = World::new("sgt-unreadable", |_| false).await;
+    let group = w.estate.group.clone();
+    // 90 daily objects + 8 broken ones: 8 of 98 unreadable (8.2%, under the 10% refusal)
+    flowlogs::upload_unreadable(&w.account, &w.estate, 8).await;
+    let before = estate::rules_with_descriptions(&w.account, &group).await;
+    let _operator = w.s.operator().await;
+    let api = w.create(&w.yaml("payments", &[&group], "")).await;
+    let planned = wait_plan(&api, "payments").await;
+    let complete = condition(&planned, "EvidenceComplete").expect("EvidenceComplete");
+    assert_eq!(complete["status"], "False", "{complete}");
+    assert!(
+        complete["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("8 flow-log object(s) could not be read")),
+        "{complete}"
+    );
+    assert_eq!(
+        to_json(&planned)["status"]["evidence"]["unreadableObjects"],
+        8
+    );
+    let hash = plan(&planned)["hash"].as_str().expect("hash").to_owned();
+    patch_spec(&api, "payments", json!({ "approved": hash })).await;
+    let seen = wait_condition(&api, "payments", "Ready", "False", "EvidenceIncomplete").await;
+    assert!(to_json(&seen)["status"]["applied"].is_null());
+    assert_eq!(
+        estate::rules_with_descriptions(&w.account, &group).await,
+        before
+    );
 }

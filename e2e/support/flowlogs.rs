@@ -171,6 +171,19 @@ pub async fn upload_days_to(
     futures::future::join_all(puts).await;
 }
 
+/// Puts `count` objects that are not flow-log text (a gzip header, then garbage) into the
+/// folders of the last `count` days: unreadable objects, as a corrupted delivery would leave.
+pub async fn upload_unreadable(account: &TestAccount, estate: &Estate, count: u32) {
+    let mut puts = Vec::new();
+    for back in 0..count {
+        let day = today() - (i64::from(back) + 1).days();
+        let stamp = day.strftime("%Y%m%dT2300Z").to_string();
+        let body = vec![0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01];
+        puts.push(async move { put(account, estate, (day, &stamp), "broken", body).await });
+    }
+    futures::future::join_all(puts).await;
+}
+
 /// Uploads REJECT records from `source` to the ENI on `port`, a minute ago (today's folder,
 /// stamped with the delivery time, as AWS names its objects).
 pub async fn upload_rejects(account: &TestAccount, estate: &Estate, source: &str, port: u16) {

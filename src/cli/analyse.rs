@@ -203,6 +203,12 @@ fn warn_about(document: &EvidenceDocument) {
     if younger_than_window(coverage, &document.window) {
         eprintln!("sg-tightener: warning: the flow logs start after the window does; evidence is incomplete");
     }
+    if coverage.skipped_records > 0 {
+        eprintln!(
+            "sg-tightener: warning: {} SKIPDATA record(s): AWS lost flow-log records; evidence is incomplete",
+            coverage.skipped_records
+        );
+    }
     if document.stats.malformed > 0 {
         eprintln!(
             "sg-tightener: warning: {} unparseable line(s) skipped",

@@ -132,8 +132,9 @@ pub struct Evidence {
     /// rule's group; `Vpc` flows to any ENI in the group's VPC; `Region` any flow in the region.
     #[serde(default)]
     pub attribution: Attribution,
-    /// `true` (default): a plan whose window has days without data, or whose flow logs are younger
-    /// than the window, cannot be applied (`EvidenceComplete=False`).
+    /// `true` (default): a plan whose evidence has a gap cannot be applied
+    /// (`EvidenceComplete=False` names each gap): days without data, flow logs younger than the
+    /// window, unreadable objects, `SKIPDATA` records (records AWS lost).
     #[serde(default = "default_true")]
     pub require_full_window: bool,
     /// Sources you vouch for although they are absent from the logs (DR sites, quarterly batch
@@ -326,6 +327,12 @@ pub struct EvidenceSummary {
     pub earliest_record: Option<String>,
     /// When the evidence was collected (RFC 3339).
     pub collected_at: String,
+    /// Flow-log objects that could not be read (a gap: their flows are missing).
+    #[serde(default)]
+    pub unreadable_objects: u64,
+    /// `SKIPDATA` records: records AWS lost (a gap).
+    #[serde(default)]
+    pub skipped_records: u64,
     /// Flows to network interfaces that no longer exist, counted as evidence for every in-scope
     /// group whose rule matches them in the destination's VPC.
     #[serde(default)]

@@ -19,9 +19,10 @@ use std::sync::Mutex;
 /// The aggregation: one row per distinct tuple, with its record count.
 const FLOWS_STATS: &str =
     "stats count(*) as records by srcAddr, dstAddr, interfaceId, protocol, dstPort";
-/// Days with data (SKIPDATA-only days are gaps) and the earliest record start.
-const COVERAGE_QUERY: &str = "filter logStatus != \"SKIPDATA\" \
-     | stats count(*) as records, min(start) as earliest by bin(1d)";
+/// Records per day and log status: days with data (SKIPDATA-only days are gaps), SKIPDATA
+/// records (lost evidence) and the earliest record start.
+const COVERAGE_QUERY: &str =
+    "stats count(*) as records, min(start) as earliest by bin(1d), logStatus";
 
 /// A half-open span of Unix seconds `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +90,7 @@ pub(super) async fn collect(
         }
     };
     let mut document = aggregator.into_evidence(request.window);
+    document.stats.skipdata = coverage.skipped_records;
     document.coverage = coverage;
     Ok(document)
 }
@@ -175,12 +177,22 @@ impl Queries<'_> {
                 .and_then(ResultField::value)
                 .and_then(day_of)
         };
-        let days: Vec<_> = rows.iter().filter_map(day).collect();
-        let earliest = rows
+        let skipped = |row: &&Row| field(row, "logStatus") == "SKIPDATA";
+        let data: Vec<&Row> = rows.iter().filter(|r| !skipped(r)).collect();
+        let days: Vec<_> = data.iter().copied().filter_map(day).collect();
+        let earliest = data
             .iter()
             .filter_map(|row| timestamp_of(field(row, "earliest")))
             .min();
-        Ok(coverage_from_days(&self.request.window, days, earliest))
+        let mut coverage = coverage_from_days(&self.request.window, days, earliest);
+        coverage.skipped_records = rows
+            .iter()
+            .filter(skipped)
+            .filter_map(|row| field(row, "records").parse::<u64>().ok())
+            .sum();
+        let lost: Vec<_> = rows.iter().filter(skipped).filter_map(day).collect();
+        coverage.days_with_skipped_records = lost;
+        Ok(coverage)
     }
 
     /// Starts one query over `span` and waits for its rows.

@@ -127,6 +127,8 @@ fn summary(
             .collect(),
         earliest_record: d.coverage.earliest_record.map(format_time),
         collected_at: format_time(collected.at),
+        unreadable_objects: d.coverage.unreadable_objects,
+        skipped_records: d.coverage.skipped_records,
         vanished_interface_flows: tightening.vanished_flows,
         vanished_interfaces: tightening.vanished_interfaces,
         sources_kept_for_vanished_interfaces: tightening.vanished_sources,
@@ -161,7 +163,7 @@ async fn record(
             types::EVIDENCE_COMPLETE,
             Status::True,
             reasons::EVIDENCE_COMPLETE,
-            "every day of the window has flow-log records",
+            "every day of the window has flow-log records and nothing was lost",
         );
     } else {
         let text = format!(

@@ -1,7 +1,8 @@
 //! Controller layer tests: evidence that cannot lock anyone out (issue 8) — flows to interfaces
-//! that no longer exist.
+//! that no longer exist, lost evidence as a gap.
 
 use super::world::{accepted, document, World};
+use crate::domain::conditions::types;
 use crate::domain::evidence::Flow;
 use serde_json::json;
 
@@ -85,4 +86,32 @@ async fn a_replaced_interfaces_flows_keep_their_sources_and_are_counted() {
         requests[0].coverage_interfaces.is_empty(),
         "no interface today: nothing to prove, nothing narrowed"
     );
+}
+
+#[tokio::test]
+async fn unreadable_objects_and_skipdata_are_gaps_that_refuse_the_apply() {
+    for (unreadable, skipped, named) in [
+        (3, 0, "3 flow-log object(s) could not be read"),
+        (0, 5, "5 SKIPDATA record(s)"),
+    ] {
+        let mut w = World::standard();
+        let mut lossy = document(accepted(), true);
+        lossy.coverage.unreadable_objects = unreadable;
+        lossy.coverage.skipped_records = skipped;
+        w.aws.flow_logs.answer(lossy);
+        w.reconcile().await.unwrap();
+        let (complete, _, message) = w.condition(types::EVIDENCE_COMPLETE);
+        assert_eq!(complete, "False", "{named}");
+        assert!(message.contains(named), "{message}");
+        let evidence = status(&w).evidence.unwrap();
+        assert_eq!(
+            (evidence.unreadable_objects, evidence.skipped_records),
+            (unreadable, skipped)
+        );
+        let hash = w.plan_hash();
+        w.approve(&hash);
+        w.reconcile().await.unwrap();
+        assert_eq!(w.condition(types::READY).1, "EvidenceIncomplete");
+        assert_eq!(w.mutations(), 0, "{named}");
+    }
 }

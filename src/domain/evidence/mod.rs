@@ -79,6 +79,12 @@ pub struct Coverage {
     /// that day): a partial gap, reported for review but not counted in `daysWithoutData`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days_with_skipped_records: Vec<jiff::civil::Date>,
+    /// `SKIPDATA` records in the window: AWS lost records, so flows may be missing (a gap).
+    #[serde(default)]
+    pub skipped_records: u64,
+    /// Objects that could not be read: the flows in them are missing (a gap).
+    #[serde(default)]
+    pub unreadable_objects: u64,
 }
 
 /// Counters from parsing flow-log text.

@@ -172,7 +172,9 @@ impl Aggregator {
 
     /// The evidence document for `window`: flows, counters and the window's coverage.
     pub fn into_evidence(self, window: Window) -> EvidenceDocument {
-        let coverage = self.coverage.coverage(&window);
+        let mut coverage = self.coverage.coverage(&window);
+        coverage.skipped_records = self.stats.skipdata;
+        coverage.unreadable_objects = self.stats.unreadable_objects;
         let stats = self.stats;
         EvidenceDocument {
             schema: EVIDENCE_SCHEMA.to_string(),

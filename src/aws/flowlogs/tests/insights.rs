@@ -158,10 +158,16 @@ async fn a_window_that_still_fills_the_limit_at_the_minimum_is_an_error_not_a_tr
 }
 
 #[tokio::test]
-async fn flows_are_never_narrowed_to_interfaces_and_any_action_keeps_accept_and_reject() {
+async fn flows_are_never_narrowed_to_interfaces_and_skipdata_is_counted_as_lost() {
     let queries = Arc::new(Mutex::new(Vec::new()));
     let start_query = start_rule(queries.clone());
-    let results = mock!(Client::get_query_results).then_output(|| complete(Vec::new()));
+    let results = mock!(Client::get_query_results).then_output(|| {
+        complete(vec![vec![
+            cell("bin(1d)", "2026-11-01 00:00:00.000"),
+            cell("logStatus", "SKIPDATA"),
+            cell("records", "4"),
+        ]])
+    });
     let mut request = request(source());
     request.coverage_interfaces = vec!["eni-0abc".into(), "eni-0def".into()];
     request.action = ActionFilter::Any;
@@ -170,7 +176,12 @@ async fn flows_are_never_narrowed_to_interfaces_and_any_action_keeps_accept_and_
         .await
         .unwrap();
     assert!(document.flows.is_empty());
-    assert_eq!(document.coverage.days_without_data.len(), 3);
+    assert_eq!(
+        document.coverage.days_without_data.len(),
+        3,
+        "a SKIPDATA-only day has no data"
+    );
+    assert_eq!(document.coverage.skipped_records, 4);
     let queries = queries.lock().unwrap();
     let flows_query = queries.iter().find(|q| !q.contains("bin(1d)")).unwrap();
     assert!(

@@ -95,6 +95,8 @@ impl CoverageTracker {
                         && self.data_days.contains(&day_number(*d))
                 })
                 .collect(),
+            skipped_records: 0,
+            unreadable_objects: 0,
         }
     }
 }
@@ -148,9 +150,10 @@ pub fn is_complete(coverage: &Coverage, window: &Window) -> bool {
 }
 
 /// Why `document` cannot speak for its whole window, one reason per entry; empty when it can
-/// (`EvidenceComplete=True`). Besides missing days and logs younger than the window, objects that
-/// were found but could not be read (Parquet) may hold flows: a plan without them could lock
-/// those sources out (I3), so they make the evidence incomplete too.
+/// (`EvidenceComplete=True`). Besides missing days and logs younger than the window, lost
+/// evidence is a gap: objects that could not be read (unreadable, or Parquet) and `SKIPDATA`
+/// records (AWS lost records) may hold flows, and a plan without them could lock those sources
+/// out (I3).
 pub fn evidence_gaps(document: &EvidenceDocument) -> Vec<String> {
     let coverage = &document.coverage;
     let mut gaps = Vec::new();
@@ -175,6 +178,27 @@ pub fn evidence_gaps(document: &EvidenceDocument) -> Vec<String> {
         gaps.push(format!(
             "the flow logs start after the window's first day {} ({earliest})",
             utc_date(document.window.start)
+        ));
+    }
+    if coverage.unreadable_objects > 0 {
+        gaps.push(format!(
+            "{} flow-log object(s) could not be read: the flows in them are missing",
+            coverage.unreadable_objects
+        ));
+    }
+    if coverage.skipped_records > 0 {
+        let days: Vec<String> = coverage
+            .days_with_skipped_records
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        let on = match days.is_empty() {
+            true => String::new(),
+            false => format!(" (on {})", days.join(", ")),
+        };
+        gaps.push(format!(
+            "{} SKIPDATA record(s){on}: AWS lost flow-log records, so flows may be missing",
+            coverage.skipped_records
         ));
     }
     if document.stats.unsupported_objects > 0 {
