@@ -1,7 +1,8 @@
 //! e2e: evidence that cannot lock anyone out (issue 8) — an interface deleted after 89 days of
-//! flows keeps its sources, unreadable objects are a gap.
+//! flows keeps its sources, an interface no flow log captures is a gap, unreadable objects are a
+//! gap.
 
-use crate::support::estate;
+use crate::support::estate::{self, flow_log};
 use crate::support::flowlogs::{self, Interface};
 use crate::support::tightening::{
     parse_rule, patch_spec, plan, plan_rules, wait_condition, wait_plan, World,
@@ -89,6 +90,54 @@ async fn a_deleted_interfaces_89_days_of_flows_keep_their_sources() {
     );
     let complete = condition(&planned, "EvidenceComplete").expect("EvidenceComplete");
     assert_eq!(complete["status"], "True", "{complete}");
+}
+
+#[tokio::test]
+async fn an_interface_in_a_subnet_without_a_flow_log_is_a_gap() {
+    let w = World::new("sgt-unlogged", |_| false).await;
+    let group = w.estate.group.clone();
+    let ec2 = w.account.ec2();
+    // the VPC's flow log becomes a flow log of the estate's subnet only
+    ec2.delete_flow_logs()
+        .flow_log_ids(&w.estate.flow_log)
+        .send()
+        .await
+        .expect("delete_flow_logs");
+    flow_log(&w.account, &w.estate.subnet, &w.estate.bucket).await;
+    let unlogged_subnet = ec2
+        .create_subnet()
+        .vpc_id(&w.estate.vpc)
+        .cidr_block("10.100.2.0/24")
+        .send()
+        .await
+        .expect("create_subnet")
+        .subnet()
+        .and_then(|s| s.subnet_id())
+        .expect("subnet id")
+        .to_owned();
+    let unlogged = interface(&w, &unlogged_subnet, "10.100.2.10").await;
+    let _operator = w.s.operator().await;
+    let api = w.create(&w.yaml("payments", &[&group], "")).await;
+    let planned = wait_plan(&api, "payments").await;
+    let complete = condition(&planned, "EvidenceComplete").expect("EvidenceComplete");
+    assert_eq!(complete["status"], "False", "{complete}");
+    let message = complete["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("1 interface(s) not captured by an active flow log")
+            && message.contains(&unlogged),
+        "{message}"
+    );
+    assert!(
+        !message.contains(&w.estate.eni),
+        "the logged one is no gap: {message}"
+    );
+    let evidence = &to_json(&planned)["status"]["evidence"];
+    assert_eq!(evidence["interfacesWithoutFlowLog"], json!([unlogged]));
+    assert_eq!(evidence["interfaces"], 2);
+    let logs = evidence["flowLogs"].as_array().cloned().unwrap_or_default();
+    assert_eq!(logs.len(), 1, "{evidence:#}");
+    assert_eq!(logs[0]["resourceId"], w.estate.subnet.as_str());
+    assert!(logs[0]["createdAt"].is_string(), "{evidence:#}");
 }
 
 #[tokio::test]

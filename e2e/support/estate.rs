@@ -1,6 +1,7 @@
 //! e2e: the article's estate in a test's own moto account (port of `scripts/demo/estate.py`):
 //! a VPC, a subnet, the payments group with three broad /16 rules beside rules that must never be
-//! touched, an ENI at a fixed private IP, and a flow-log bucket of the test's own.
+//! touched, an ENI at a fixed private IP, and a flow-log bucket of the test's own that a VPC flow
+//! log delivers to.
 
 use super::names::unique_name;
 use super::TestAccount;
@@ -31,6 +32,8 @@ pub struct Estate {
     pub eni: String,
     /// A bucket of this test's own (created, empty).
     pub bucket: String,
+    /// The VPC's flow log (all traffic, to `bucket`).
+    pub flow_log: String,
 }
 
 /// `tcp` permission on one port.
@@ -140,6 +143,7 @@ impl Estate {
             .send()
             .await
             .unwrap_or_else(|e| panic!("create_bucket {bucket}: {e:?}"));
+        let flow_log = flow_log(account, &vpc, &bucket).await;
         Estate {
             vpc,
             subnet,
@@ -147,8 +151,41 @@ impl Estate {
             bastion,
             eni,
             bucket,
+            flow_log,
         }
     }
+}
+
+/// An active flow log of all traffic on `resource` (a VPC, subnet or ENI) delivering to
+/// `s3://bucket` (the evidence is complete only for interfaces a flow log captures).
+pub async fn flow_log(account: &TestAccount, resource: &str, bucket: &str) -> String {
+    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+    let kind = match resource.split('-').next() {
+        Some("vpc") => FlowLogsResourceType::Vpc,
+        Some("subnet") => FlowLogsResourceType::Subnet,
+        _ => FlowLogsResourceType::NetworkInterface,
+    };
+    let created = account
+        .ec2()
+        .create_flow_logs()
+        .resource_type(kind)
+        .resource_ids(resource)
+        .traffic_type(TrafficType::All)
+        .log_destination_type(LogDestinationType::S3)
+        .log_destination(format!("arn:aws:s3:::{bucket}"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create_flow_logs on {resource}: {e:?}"));
+    assert!(
+        created.unsuccessful().is_empty(),
+        "create_flow_logs on {resource}: {:?}",
+        created.unsuccessful()
+    );
+    created
+        .flow_log_ids()
+        .first()
+        .cloned()
+        .expect("a flow log id")
 }
 
 /// A group's ingress rules as `proto:port source (description)` lines, sorted — descriptions

@@ -134,7 +134,8 @@ pub struct Evidence {
     pub attribution: Attribution,
     /// `true` (default): a plan whose evidence has a gap cannot be applied
     /// (`EvidenceComplete=False` names each gap): days without data, flow logs younger than the
-    /// window, unreadable objects, `SKIPDATA` records (records AWS lost).
+    /// window, an in-scope interface that no active flow log captures or that has no record in
+    /// the window, unreadable objects, `SKIPDATA` records (records AWS lost).
     #[serde(default = "default_true")]
     pub require_full_window: bool,
     /// Sources you vouch for although they are absent from the logs (DR sites, quarterly batch
@@ -343,6 +344,35 @@ pub struct EvidenceSummary {
     /// Sources the plan keeps only because of flows to interfaces that no longer exist.
     #[serde(default)]
     pub sources_kept_for_vanished_interfaces: u64,
+    /// In-scope interfaces (ENIs of the groups) whose coverage was checked.
+    #[serde(default)]
+    pub interfaces: u64,
+    /// In-scope interfaces that no active flow log of accepted traffic delivering to the source
+    /// captures (a gap).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces_without_flow_log: Vec<String>,
+    /// In-scope interfaces without a single record in the window (a gap).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interfaces_without_records: Vec<String>,
+    /// The flow logs that capture the in-scope interfaces, with their creation times: evidence
+    /// older than a flow log cannot exist.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flow_logs: Vec<FlowLogSummary>,
+}
+
+/// One flow log that captures in-scope interfaces.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FlowLogSummary {
+    /// The flow log's id (`fl-…`).
+    pub id: String,
+    /// What it captures: a VPC, subnet or interface id.
+    pub resource_id: String,
+    /// `ALL` or `ACCEPT`.
+    pub traffic_type: String,
+    /// When it was created (RFC 3339), when AWS says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 /// Rejected traffic to the groups that no current rule covers.

@@ -3,7 +3,9 @@
 //! two and each half queried again, down to a minimum window (then an error — never a silently
 //! truncated answer). A second, cheap query counts records per day for coverage.
 
-use super::rows::{actions, add_row, day_of, poll, refuse, timestamp_of, FlowRow, Poll};
+use super::rows::{
+    actions, add_row, coverage_chunks, day_of, poll, refuse, timestamp_of, FlowRow, Poll,
+};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::coverage::coverage_from_days;
@@ -23,6 +25,8 @@ const FLOWS_STATS: &str =
 /// records (lost evidence) and the earliest record start.
 const COVERAGE_QUERY: &str =
     "stats count(*) as records, min(start) as earliest by bin(1d), logStatus";
+/// Which of some interfaces had a record (OK of any action, or NODATA) in the window.
+const LOGGED_STATS: &str = "stats count(*) as records by interfaceId";
 
 /// A half-open span of Unix seconds `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,8 +85,12 @@ pub(super) async fn collect(
         start: request.window.start.as_second(),
         end: request.window.end.as_second(),
     };
-    let answers = futures::try_join!(queries.flows(whole), queries.coverage(whole));
-    let (aggregator, coverage) = match answers {
+    let answers = futures::try_join!(
+        queries.flows(whole),
+        queries.coverage(whole),
+        queries.logged(whole)
+    );
+    let (aggregator, mut coverage, logged) = match answers {
         Ok(answers) => answers,
         Err(error) => {
             queries.stop_unfinished().await;
@@ -90,6 +98,7 @@ pub(super) async fn collect(
         }
     };
     let mut document = aggregator.into_evidence(request.window);
+    coverage.interfaces_with_records = Some(logged);
     document.stats.skipdata = coverage.skipped_records;
     document.coverage = coverage;
     Ok(document)
@@ -105,6 +114,15 @@ fn flows_query(request: &EvidenceRequest) -> String {
     format!(
         "filter action in [{}] | {FLOWS_STATS}",
         quoted(actions(request.action))
+    )
+}
+
+/// The query asking which of `ids` had a record that is not SKIPDATA.
+fn logged_query(ids: &[&str]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|v| format!("\"{v}\"")).collect();
+    format!(
+        "filter logStatus != \"SKIPDATA\" and interfaceId in [{}] | {LOGGED_STATS}",
+        quoted.join(", ")
     )
 }
 
@@ -193,6 +211,23 @@ impl Queries<'_> {
         let lost: Vec<_> = rows.iter().filter(skipped).filter_map(day).collect();
         coverage.days_with_skipped_records = lost;
         Ok(coverage)
+    }
+
+    /// The coverage interfaces that had a record in `whole`, sorted; one query per chunk.
+    async fn logged(&self, whole: Span) -> Result<Vec<String>, AwsError> {
+        let mut logged = Vec::new();
+        for chunk in coverage_chunks(self.request) {
+            let (_, rows) = self.run(whole, &logged_query(&chunk)).await?;
+            logged.extend(
+                rows.iter()
+                    .map(|row| field(row, "interfaceId"))
+                    .filter(|id| !id.is_empty())
+                    .map(String::from),
+            );
+        }
+        logged.sort();
+        logged.dedup();
+        Ok(logged)
     }
 
     /// Starts one query over `span` and waits for its rows.

@@ -1,12 +1,15 @@
 //! AWS layer: what the flow-log readers share — server-aggregated rows (Logs Insights, Athena)
-//! added to the domain's aggregator, the bounded poll of a running query, and the error a
-//! reader returns when it refuses a source.
+//! added to the domain's aggregator, the bounded poll of a running query, the interfaces a
+//! coverage query asks about, and the error a reader returns when it refuses a source.
 
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::flowlog::{ActionFilter, Aggregator};
 use std::future::Future;
 use std::net::Ipv4Addr;
+
+/// Most interface ids in one coverage query, so query strings stay far below AWS's limits.
+const MAX_IDS_PER_QUERY: usize = 100;
 
 /// One aggregated row as text, the way Insights and Athena return it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -57,6 +60,24 @@ fn port(text: &str) -> Option<u16> {
         "" | "-" => Some(0),
         digits => digits.parse().ok(),
     }
+}
+
+/// The request's coverage interfaces that look like ENI ids (so they can be quoted into a query
+/// safely), in chunks small enough for one query each.
+pub(super) fn coverage_chunks(request: &EvidenceRequest) -> Vec<Vec<&str>> {
+    let plausible = |id: &&String| {
+        id.strip_prefix("eni-")
+            .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_alphanumeric()))
+    };
+    let ids: Vec<&str> = request
+        .coverage_interfaces
+        .iter()
+        .filter(plausible)
+        .map(String::as_str)
+        .collect();
+    ids.chunks(MAX_IDS_PER_QUERY)
+        .map(<[&str]>::to_vec)
+        .collect()
 }
 
 /// The actions a query keeps, as upper-case literals.

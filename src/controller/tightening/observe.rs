@@ -10,7 +10,7 @@ use crate::controller::Error;
 use crate::crd::{AwsTarget, SecurityGroupTightening};
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
-use crate::domain::network::Vpc;
+use crate::domain::network::{FlowLog, Vpc};
 use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
 use kube::ResourceExt;
 use std::collections::HashMap;
@@ -113,19 +113,22 @@ pub async fn interfaces(
     Ok(sg.describe_network_interfaces(&ids).await?)
 }
 
-/// What attribution needs of the network beside the groups.
+/// What the evidence checks need of the network beside the groups.
 #[derive(Debug, Clone, Default)]
 pub struct NetworkView {
-    /// The ENIs of the in-scope groups.
+    /// The ENIs of the in-scope groups: each must be logged for the evidence to be complete.
     pub in_scope: Vec<NetworkInterface>,
     /// Every ENI of the groups' VPCs that exists today: a flow to any other interface reached
     /// one that no longer exists (attribution counts it conservatively).
     pub known: Vec<NetworkInterface>,
     /// The groups' VPCs and their ranges.
     pub vpcs: Vec<Vpc>,
+    /// Flow logs on the groups' VPCs, the in-scope ENIs' subnets and the ENIs themselves.
+    pub flow_logs: Vec<FlowLog>,
 }
 
-/// The in-scope ENIs, every ENI of the groups' VPCs and the VPCs.
+/// The in-scope ENIs, every ENI of the groups' VPCs, the VPCs and the flow logs that may
+/// capture the in-scope ENIs.
 pub async fn network(
     aws: &dyn AwsPorts,
     target: &Target,
@@ -148,10 +151,24 @@ pub async fn network(
     } else {
         net.describe_vpcs(&vpc_ids).await?
     };
+    let resources = sorted(
+        vpc_ids
+            .iter()
+            .cloned()
+            .chain(in_scope.iter().filter_map(|e| e.subnet_id.clone()))
+            .chain(in_scope.iter().filter_map(|e| e.vpc_id.clone()))
+            .chain(in_scope.iter().map(|e| e.network_interface_id.clone())),
+    );
+    let flow_logs = if in_scope.is_empty() {
+        Vec::new()
+    } else {
+        net.describe_flow_logs(&resources).await?
+    };
     Ok(NetworkView {
         in_scope,
         known,
         vpcs,
+        flow_logs,
     })
 }
 

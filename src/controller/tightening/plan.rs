@@ -1,17 +1,22 @@
-//! Controller layer: (re)computing the tightening plan — ENIs and VPCs, evidence (cached), the
-//! pure planner — and reporting it: `status.plan` with its approve command, `status.evidence`,
-//! `Planned` and `EvidenceComplete`, the plan metrics, and `PlanReady` when the plan changed.
+//! Controller layer: (re)computing the tightening plan — ENIs, VPCs and flow logs, evidence
+//! (cached), the pure planner, per-interface coverage — and reporting it: `status.plan` with its
+//! approve command, `status.evidence`, `Planned` and `EvidenceComplete` (every gap named), the
+//! plan metrics, and `PlanReady` when the plan changed.
 
-use super::observe::{self, Collected};
+use super::observe::{self, Collected, NetworkView};
 use super::report::Report;
 use super::store::EventKind;
 use super::{spec, Deps};
 use crate::aws::{SecurityGroups, Target};
 use crate::controller::Error;
-use crate::crd::tightening::EvidenceSummary;
+use crate::crd::tightening::{EvidenceSummary, FlowLogSummary};
 use crate::crd::{short_hash, PlanPhase};
 use crate::domain::conditions::{format_time, reasons, types, Status};
 use crate::domain::evidence::coverage::evidence_gaps;
+use crate::domain::evidence::coverage::interfaces::{
+    interface_coverage, interface_gaps, InterfaceCoverage,
+};
+use crate::domain::network::Destination;
 use crate::domain::plan::{build_plan, Evidence, Plan, Tightening};
 use crate::domain::snapshot::SecurityGroup;
 use crate::domain::tightening::PlanReason;
@@ -70,8 +75,16 @@ impl Planning<'_> {
             &object.name_any(),
             &plan.hash,
         ));
-        let summary = summary(&collected, &tightening, &object.spec);
-        let gaps = evidence_gaps(document);
+        let per_interface = interface_coverage(
+            &network.in_scope,
+            &network.flow_logs,
+            &spec::flow_log_destination(&object.spec).unwrap_or(Destination::AnyS3),
+            document.coverage.interfaces_with_records.as_deref(),
+        );
+        let mut summary = summary(&collected, &tightening, &object.spec);
+        add_interfaces(&mut summary, &network, &per_interface);
+        let mut gaps = evidence_gaps(document);
+        gaps.extend(interface_gaps(&per_interface, &summary.source));
         record(report, plan, summary, &gaps, reason).await;
         self.metrics(report);
         Ok(())
@@ -132,7 +145,29 @@ fn summary(
         vanished_interface_flows: tightening.vanished_flows,
         vanished_interfaces: tightening.vanished_interfaces,
         sources_kept_for_vanished_interfaces: tightening.vanished_sources,
+        ..EvidenceSummary::default()
     }
+}
+
+/// The per-interface part of `status.evidence`.
+fn add_interfaces(
+    summary: &mut EvidenceSummary,
+    network: &NetworkView,
+    coverage: &InterfaceCoverage,
+) {
+    summary.interfaces = network.in_scope.len() as u64;
+    summary.interfaces_without_flow_log = coverage.without_flow_log.clone();
+    summary.interfaces_without_records = coverage.without_records.clone();
+    summary.flow_logs = coverage
+        .flow_logs
+        .iter()
+        .map(|l| FlowLogSummary {
+            id: l.flow_log_id.clone(),
+            resource_id: l.resource_id.clone(),
+            traffic_type: l.traffic_type.clone(),
+            created_at: l.creation_time.clone(),
+        })
+        .collect();
 }
 
 async fn record(
@@ -163,7 +198,7 @@ async fn record(
             types::EVIDENCE_COMPLETE,
             Status::True,
             reasons::EVIDENCE_COMPLETE,
-            "every day of the window has flow-log records and nothing was lost",
+            "every day of the window has flow-log records, every in-scope interface is captured by a flow log and has records, nothing was lost",
         );
     } else {
         let text = format!(

@@ -7,6 +7,7 @@ use crate::config::GoDuration;
 use crate::crd::tightening::{Attribution, NoEvidencePolicy};
 use crate::crd::{short_hash, SecurityGroupTightening, SecurityGroupTighteningSpec};
 use crate::domain::evidence::attribution::AttributionMode;
+use crate::domain::network::Destination;
 use crate::domain::plan::{hash_canonical, IacTag, NoEvidence, PlanOptions};
 use ipnet::Ipv4Net;
 use kube::ResourceExt;
@@ -65,6 +66,21 @@ pub fn validate(spec: &SecurityGroupTighteningSpec) -> Result<(), String> {
         ));
     }
     diagnose_interval(spec).map(|_| ())
+}
+
+/// Where the flow logs of `spec`'s source must deliver to count as capturing an interface.
+pub fn flow_log_destination(spec: &SecurityGroupTighteningSpec) -> Option<Destination<'_>> {
+    let e = &spec.evidence;
+    if let Some(s3) = &e.s3 {
+        return Some(Destination::S3 {
+            bucket: &s3.bucket,
+            prefix: &s3.prefix,
+        });
+    }
+    if let Some(cw) = &e.cloud_watch {
+        return Some(Destination::LogGroup(&cw.log_group));
+    }
+    e.athena.as_ref().map(|_| Destination::AnyS3)
 }
 
 /// `spec.diagnose.interval` as a duration (at least one minute).

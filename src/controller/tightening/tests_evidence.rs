@@ -1,9 +1,11 @@
 //! Controller layer tests: evidence that cannot lock anyone out (issue 8) — flows to interfaces
-//! that no longer exist, lost evidence as a gap.
+//! that no longer exist, coverage per interface, lost evidence as a gap.
 
-use super::world::{accepted, document, World};
+use super::world::{accepted, document, World, GROUP};
 use crate::domain::conditions::types;
 use crate::domain::evidence::Flow;
+use crate::domain::network::FlowLog;
+use crate::domain::snapshot::{GroupIdentifier, NetworkInterface};
 use serde_json::json;
 
 fn to_vanished(sources: &[&str]) -> Vec<Flow> {
@@ -85,6 +87,73 @@ async fn a_replaced_interfaces_flows_keep_their_sources_and_are_counted() {
     assert!(
         requests[0].coverage_interfaces.is_empty(),
         "no interface today: nothing to prove, nothing narrowed"
+    );
+}
+
+fn add_interface(w: &World, id: &str, subnet: &str) {
+    w.aws.security_groups.add_interface(NetworkInterface {
+        network_interface_id: id.into(),
+        private_ip_address: Some("10.1.0.6".into()),
+        groups: vec![GroupIdentifier {
+            group_id: GROUP.into(),
+            group_name: None,
+        }],
+        vpc_id: Some("vpc-1".into()),
+        subnet_id: Some(subnet.into()),
+        ..NetworkInterface::default()
+    });
+}
+
+#[tokio::test]
+async fn an_interface_no_flow_log_captures_is_a_gap_named_in_evidence_complete() {
+    let mut w = World::standard();
+    w.aws.network.clear_flow_logs();
+    w.aws.network.add_flow_log(FlowLog {
+        flow_log_id: "fl-subnet-a".into(),
+        resource_id: "subnet-a".into(),
+        traffic_type: "ACCEPT".into(),
+        log_destination_type: "s3".into(),
+        log_destination: Some("arn:aws:s3:::flow-logs".into()),
+        flow_log_status: "ACTIVE".into(),
+        creation_time: Some("2026-11-01T00:00:00Z".into()),
+        ..FlowLog::default()
+    });
+    add_interface(&w, "eni-2", "subnet-b");
+    w.reconcile().await.unwrap();
+    let (complete, reason, message) = w.condition(types::EVIDENCE_COMPLETE);
+    assert_eq!(
+        (complete.as_str(), reason.as_str()),
+        ("False", "EvidenceIncomplete")
+    );
+    assert!(
+        message.contains("2 interface(s) not captured by an active flow log")
+            && message.contains("eni-1, eni-2"),
+        "{message}"
+    );
+    let evidence = status(&w).evidence.unwrap();
+    assert_eq!(evidence.interfaces, 2);
+    assert_eq!(evidence.interfaces_without_flow_log, ["eni-1", "eni-2"]);
+    let request = &w.aws.flow_logs.requests()[0];
+    assert_eq!(request.coverage_interfaces, ["eni-1", "eni-2"]);
+}
+
+#[tokio::test]
+async fn a_logged_interface_without_records_is_a_gap_and_flow_log_creation_is_shown() {
+    let mut w = World::standard();
+    add_interface(&w, "eni-2", "subnet-b");
+    w.reconcile().await.unwrap();
+    let (complete, _, message) = w.condition(types::EVIDENCE_COMPLETE);
+    assert_eq!(complete, "False");
+    assert!(
+        message.contains("1 interface(s) without a single flow-log record in the window: eni-2"),
+        "{message}"
+    );
+    let evidence = status(&w).evidence.unwrap();
+    assert_eq!(evidence.interfaces_without_records, ["eni-2"]);
+    assert_eq!(evidence.flow_logs.len(), 1);
+    assert_eq!(
+        evidence.flow_logs[0].created_at.as_deref(),
+        Some("2026-01-01T00:00:00Z")
     );
 }
 

@@ -13,7 +13,7 @@ use crate::controller::Error;
 use crate::crd::{PlanPhase, SecurityGroupTightening};
 use crate::domain::conditions::find;
 use crate::domain::evidence::{Coverage, EvidenceDocument, Flow, Window, EVIDENCE_SCHEMA};
-use crate::domain::network::Vpc;
+use crate::domain::network::{FlowLog, Vpc};
 use crate::domain::rules::{ingress_rules, permissions_from_strings};
 use crate::domain::snapshot::{GroupIdentifier, NetworkInterface, SecurityGroup};
 use crate::metrics::Metrics;
@@ -98,6 +98,7 @@ pub(super) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
         },
         coverage: Coverage {
             earliest_record: Some(earliest),
+            interfaces_with_records: Some(vec!["eni-1".into()]),
             ..Coverage::default()
         },
         stats: Default::default(),
@@ -305,12 +306,23 @@ pub(super) fn two_groups() -> World {
     w
 }
 
-/// VPC `vpc-1` (10.1.0.0/16).
+/// VPC `vpc-1` (10.1.0.0/16) with an active flow log of all traffic to `s3://flow-logs`.
 pub(super) fn logged(aws: &FakeAws) {
     aws.network.add_vpc(Vpc {
         vpc_id: "vpc-1".into(),
         cidr_block: Some("10.1.0.0/16".into()),
         ..Vpc::default()
+    });
+    aws.network.add_flow_log(FlowLog {
+        flow_log_id: "fl-1".into(),
+        resource_id: "vpc-1".into(),
+        traffic_type: "ALL".into(),
+        log_destination_type: "s3".into(),
+        log_destination: Some("arn:aws:s3:::flow-logs".into()),
+        flow_log_status: "ACTIVE".into(),
+        deliver_logs_status: "SUCCESS".into(),
+        creation_time: Some("2026-01-01T00:00:00Z".into()),
+        ..FlowLog::default()
     });
 }
 

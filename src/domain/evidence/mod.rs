@@ -79,6 +79,10 @@ pub struct Coverage {
     /// that day): a partial gap, reported for review but not counted in `daysWithoutData`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub days_with_skipped_records: Vec<jiff::civil::Date>,
+    /// Interfaces with at least one record inside the window (`OK` of any action, or `NODATA`:
+    /// the flow log was capturing them), sorted. Absent when the source cannot tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interfaces_with_records: Option<Vec<String>>,
     /// `SKIPDATA` records in the window: AWS lost records, so flows may be missing (a gap).
     #[serde(default)]
     pub skipped_records: u64,

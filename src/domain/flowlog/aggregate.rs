@@ -3,7 +3,7 @@
 
 use crate::domain::evidence::coverage::CoverageTracker;
 use crate::domain::evidence::{EvidenceDocument, Flow, ParseStats, Window, EVIDENCE_SCHEMA};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
@@ -57,6 +57,8 @@ pub struct Aggregator {
     counts: TupleMap<u64>,
     interfaces: Vec<Box<str>>,
     interface_index: HashMap<Box<str>, u32>,
+    /// Interfaces (interned) that had a record inside the window.
+    logged: HashSet<u32>,
     pub(crate) stats: ParseStats,
     pub(crate) coverage: CoverageTracker,
 }
@@ -87,6 +89,12 @@ impl Aggregator {
         *self.counts.entry(key).or_insert(0) += records;
     }
 
+    /// Notes that `interface_id` had a record (any kind) inside the window.
+    pub fn logged(&mut self, interface_id: &str) {
+        let index = self.intern(interface_id);
+        self.logged.insert(index);
+    }
+
     fn intern(&mut self, id: &str) -> u32 {
         if let Some(index) = self.interface_index.get(id) {
             return *index;
@@ -109,6 +117,11 @@ impl Aggregator {
                 key.port,
                 *records,
             );
+        }
+        for index in &other.logged {
+            if let Some(id) = other.interface_name(*index) {
+                self.logged(id);
+            }
         }
         self.stats.add(&other.stats);
         self.coverage.merge(&other.coverage);
@@ -173,6 +186,14 @@ impl Aggregator {
     /// The evidence document for `window`: flows, counters and the window's coverage.
     pub fn into_evidence(self, window: Window) -> EvidenceDocument {
         let mut coverage = self.coverage.coverage(&window);
+        let mut logged: Vec<String> = self
+            .logged
+            .iter()
+            .filter_map(|k| self.interface_name(*k))
+            .map(String::from)
+            .collect();
+        logged.sort_unstable();
+        coverage.interfaces_with_records = Some(logged);
         coverage.skipped_records = self.stats.skipdata;
         coverage.unreadable_objects = self.stats.unreadable_objects;
         let stats = self.stats;

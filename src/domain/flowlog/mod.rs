@@ -176,9 +176,14 @@ impl StreamParser<'_> {
         let Some(format) = &self.format else { return };
         match parse_line(format, line) {
             Line::Record(record) => self.record(record),
-            Line::NoData { start, end } => {
+            Line::NoData {
+                start,
+                end,
+                interface_id,
+            } => {
                 self.stats.nodata += 1;
                 self.observe(start, end, RecordKind::Data);
+                self.logged(interface_id, start, end);
             }
             Line::SkipData { start, end } => {
                 self.stats.skipdata += 1;
@@ -211,8 +216,16 @@ impl StreamParser<'_> {
         }
     }
 
+    /// An interface had a record (OK or NODATA, any action) inside the window: it was logged.
+    fn logged(&mut self, interface_id: Option<&str>, start: Option<i64>, end: Option<i64>) {
+        if let Some(id) = interface_id.filter(|_| self.selection.in_window(start, end)) {
+            self.aggregator.logged(id);
+        }
+    }
+
     fn record(&mut self, record: Record<'_>) {
         self.observe(record.start, record.end, RecordKind::Data);
+        self.logged(record.interface_id, record.start, record.end);
         self.stats.records += 1;
         if !self.selection.action.admits(record.action)
             || !self.selection.in_window(record.start, record.end)

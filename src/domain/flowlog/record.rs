@@ -45,6 +45,8 @@ pub enum Line<'a> {
         start: Option<i64>,
         /// Capture window end (Unix seconds), when known.
         end: Option<i64>,
+        /// The interface that was logged, when the format has it.
+        interface_id: Option<&'a str>,
     },
     /// `SKIPDATA`: AWS lost records in the capture window (a gap).
     SkipData {
@@ -96,7 +98,14 @@ fn interpret<'a>(slots: &[&'a [u8]; ROLES]) -> Option<Line<'a>> {
     let end = optional_number(slot(Role::End))?;
     match slot(Role::Status) {
         b"" | b"OK" => {}
-        b"NODATA" => return Some(Line::NoData { start, end }),
+        b"NODATA" => {
+            let interface_id = interface(slot(Role::Interface)).flatten();
+            return Some(Line::NoData {
+                start,
+                end,
+                interface_id,
+            });
+        }
         b"SKIPDATA" => return Some(Line::SkipData { start, end }),
         _ => return None,
     }

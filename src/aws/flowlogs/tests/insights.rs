@@ -158,15 +158,18 @@ async fn a_window_that_still_fills_the_limit_at_the_minimum_is_an_error_not_a_tr
 }
 
 #[tokio::test]
-async fn flows_are_never_narrowed_to_interfaces_and_skipdata_is_counted_as_lost() {
+async fn flows_are_never_narrowed_to_interfaces_and_coverage_asks_which_ones_were_logged() {
     let queries = Arc::new(Mutex::new(Vec::new()));
     let start_query = start_rule(queries.clone());
     let results = mock!(Client::get_query_results).then_output(|| {
-        complete(vec![vec![
-            cell("bin(1d)", "2026-11-01 00:00:00.000"),
-            cell("logStatus", "SKIPDATA"),
-            cell("records", "4"),
-        ]])
+        complete(vec![
+            vec![cell("interfaceId", "eni-0abc"), cell("records", "3")],
+            vec![
+                cell("bin(1d)", "2026-11-01 00:00:00.000"),
+                cell("logStatus", "SKIPDATA"),
+                cell("records", "4"),
+            ],
+        ])
     });
     let mut request = request(source());
     request.coverage_interfaces = vec!["eni-0abc".into(), "eni-0def".into()];
@@ -182,13 +185,26 @@ async fn flows_are_never_narrowed_to_interfaces_and_skipdata_is_counted_as_lost(
         "a SKIPDATA-only day has no data"
     );
     assert_eq!(document.coverage.skipped_records, 4);
+    assert_eq!(
+        document.coverage.interfaces_with_records,
+        Some(vec!["eni-0abc".to_string()])
+    );
     let queries = queries.lock().unwrap();
-    let flows_query = queries.iter().find(|q| !q.contains("bin(1d)")).unwrap();
+    let flows_query = queries
+        .iter()
+        .find(|q| q.starts_with("filter action"))
+        .unwrap();
     assert!(
         flows_query.contains("filter action in [\"ACCEPT\", \"REJECT\"]"),
         "{flows_query}"
     );
     assert!(!flows_query.contains("interfaceId in"), "{flows_query}");
+    assert!(
+        queries.iter().any(|q| q.contains(
+            "filter logStatus != \"SKIPDATA\" and interfaceId in [\"eni-0abc\", \"eni-0def\"]"
+        )),
+        "{queries:?}"
+    );
 }
 
 /// GetQueryResults of the coverage query: complete at once.

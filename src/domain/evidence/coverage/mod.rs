@@ -10,6 +10,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use std::collections::BTreeSet;
 
+pub mod interfaces;
 mod s3_key;
 pub use s3_key::{is_parquet_key, s3_key_date, s3_key_delivered_by, select_s3_key, KeySelection};
 
@@ -95,6 +96,7 @@ impl CoverageTracker {
                         && self.data_days.contains(&day_number(*d))
                 })
                 .collect(),
+            interfaces_with_records: None,
             skipped_records: 0,
             unreadable_objects: 0,
         }
@@ -153,7 +155,7 @@ pub fn is_complete(coverage: &Coverage, window: &Window) -> bool {
 /// (`EvidenceComplete=True`). Besides missing days and logs younger than the window, lost
 /// evidence is a gap: objects that could not be read (unreadable, or Parquet) and `SKIPDATA`
 /// records (AWS lost records) may hold flows, and a plan without them could lock those sources
-/// out (I3).
+/// out (I3). Gaps of the interfaces themselves are [`interfaces::interface_gaps`].
 pub fn evidence_gaps(document: &EvidenceDocument) -> Vec<String> {
     let coverage = &document.coverage;
     let mut gaps = Vec::new();
