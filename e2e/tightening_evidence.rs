@@ -1,13 +1,13 @@
 //! e2e: evidence that cannot lock anyone out (issue 8) — an interface deleted after 89 days of
 //! flows keeps its sources, an interface no flow log captures is a gap, unreadable objects are a
-//! gap.
+//! gap, an approval after `evidence.maxAge` reads the logs again and asks for the new plan.
 
-use crate::support::estate::{self, flow_log};
+use crate::support::estate::{self, flow_log, ENI_IP};
 use crate::support::flowlogs::{self, Interface};
 use crate::support::tightening::{
-    parse_rule, patch_spec, plan, plan_rules, wait_condition, wait_plan, World,
+    parse_rule, patch_spec, plan, plan_rules, wait_condition, wait_plan, World, TIMEOUT,
 };
-use crate::support::{condition, to_json};
+use crate::support::{cluster::wait_for_within, condition, to_json};
 use serde_json::json;
 
 /// Creates an interface of the payments group at `address` in `subnet`; returns its id.
@@ -170,4 +170,69 @@ async fn eight_percent_of_objects_unreadable_is_a_gap_that_refuses_the_apply() {
         estate::rules_with_descriptions(&w.account, &group).await,
         before
     );
+}
+
+#[tokio::test]
+async fn an_approval_after_max_age_reads_the_logs_again_and_asks_for_the_new_hash() {
+    let w = World::new("sgt-maxage", |_| false).await;
+    let group = w.estate.group.clone();
+    let before = estate::rules_with_descriptions(&w.account, &group).await;
+    let _operator = w.s.operator().await;
+    let api = w.create(&w.yaml("payments", &[&group], "")).await;
+    // evidence older than a second is read again on every approval
+    patch_spec(&api, "payments", json!({"evidence": {"maxAge": "1s"}})).await;
+    let old = plan(&wait_plan(&api, "payments").await);
+    let old_hash = old["hash"].as_str().expect("hash").to_owned();
+    // after the plan, yesterday's logs show a client the plan does not know
+    let to = Interface {
+        id: &w.estate.eni,
+        address: ENI_IP,
+    };
+    flowlogs::upload_days_to(
+        &w.account,
+        &w.estate,
+        to,
+        &[([10, 0, 40, 0], 4, 443)],
+        1,
+        "late",
+    )
+    .await;
+    patch_spec(&api, "payments", json!({ "approved": old_hash })).await;
+    let stale = wait_for_within(
+        &api,
+        "payments",
+        "EvidenceStale and a new plan",
+        TIMEOUT,
+        |o| {
+            let j = to_json(o);
+            j["status"]["plan"]["hash"]
+                .as_str()
+                .is_some_and(|h| h != old_hash)
+                && condition(o, "Ready").is_some_and(|c| c["reason"] == "EvidenceStale")
+        },
+    )
+    .await;
+    let status = &to_json(&stale)["status"];
+    let new_hash = status["plan"]["hash"].as_str().expect("hash").to_owned();
+    let message = condition(&stale, "Ready").unwrap_or_default()["message"].clone();
+    assert!(
+        message
+            .as_str()
+            .is_some_and(|m| m.contains(&new_hash[..12])),
+        "{message}"
+    );
+    assert!(status["applied"].is_null(), "{status:#}");
+    assert_eq!(
+        estate::rules_with_descriptions(&w.account, &group).await,
+        before,
+        "the stale approval changed nothing"
+    );
+    let authorise = plan_rules(&status["plan"], &group, "authorise");
+    let late: std::net::IpAddr = "10.0.40.3".parse().unwrap();
+    assert!(
+        authorise.iter().any(|r| parse_rule(r).1.contains(&late)),
+        "{authorise:?}"
+    );
+    patch_spec(&api, "payments", json!({ "approved": new_hash })).await;
+    wait_condition(&api, "payments", "Applied", "True", "").await;
 }

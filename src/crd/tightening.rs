@@ -138,6 +138,14 @@ pub struct Evidence {
     /// the window, unreadable objects, `SKIPDATA` records (records AWS lost).
     #[serde(default = "default_true")]
     pub require_full_window: bool,
+    /// How old collected evidence may be when its plan is approved, as a duration such as `24h`
+    /// (default) or `168h`. Approving a plan whose evidence is older re-reads the flow logs and
+    /// re-plans (`Ready=False, reason=EvidenceStale`; approve the new hash if it changed); an
+    /// approved plan refused for incomplete evidence is re-planned this often, so that waiting
+    /// for coverage can succeed. At least `1s`.
+    #[serde(default = "default_max_age")]
+    #[schemars(schema_with = "validation::duration")]
+    pub max_age: String,
     /// Sources you vouch for although they are absent from the logs (DR sites, quarterly batch
     /// hosts, diagnose findings): they count as observed. Up to 200.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -255,6 +263,9 @@ fn default_tolerance() -> f64 {
 }
 fn default_prefix_threshold() -> u8 {
     24
+}
+fn default_max_age() -> String {
+    "24h".into()
 }
 fn default_lookback_hours() -> u32 {
     24

@@ -29,10 +29,11 @@ pub struct ReadyLabels {
 
 /// `Ready` reasons that mean a plan with changes waits for a person: approve it (or the current
 /// one, after a mismatch or a stale plan).
-pub const AWAITING_APPROVAL_REASONS: [&str; 3] = [
+pub const AWAITING_APPROVAL_REASONS: [&str; 4] = [
     reasons::AWAITING_APPROVAL,
     reasons::APPROVAL_MISMATCH,
     reasons::PLAN_STALE,
+    reasons::EVIDENCE_STALE,
 ];
 
 /// The per-resource status gauges.
@@ -176,7 +177,11 @@ mod tests {
     fn a_mismatched_or_stale_approval_still_awaits_a_person() {
         let metrics = StatusMetrics::default();
         let now = jiff::Timestamp::UNIX_EPOCH;
-        for reason in [reasons::APPROVAL_MISMATCH, reasons::PLAN_STALE] {
+        for reason in [
+            reasons::APPROVAL_MISMATCH,
+            reasons::PLAN_STALE,
+            reasons::EVIDENCE_STALE,
+        ] {
             let mut conditions = Vec::new();
             mark_stalled(
                 &mut conditions,

@@ -44,8 +44,25 @@ pub fn facts<'r>(report: &'r Report<'_>, inputs: &'r str, live: &'r str) -> Fact
             revert_started: a.revert_started_at.is_some(),
         }),
         evidence_complete: is_true(&status.conditions, types::EVIDENCE_COMPLETE),
+        evidence_stale: evidence_is_stale(report),
         diagnose_due: diagnose_due(report),
     }
+}
+
+/// The evidence behind the plan in status was collected longer than `evidence.maxAge` ago.
+fn evidence_is_stale(report: &Report<'_>) -> bool {
+    let Ok(max_age) = spec::evidence_max_age(&report.object.spec) else {
+        return false;
+    };
+    let collected = report
+        .status
+        .evidence
+        .as_ref()
+        .and_then(|e| e.collected_at.parse::<jiff::Timestamp>().ok());
+    collected.is_some_and(|at| {
+        let max_age = jiff::SignedDuration::from_secs(max_age.as_secs() as i64);
+        at + max_age <= report.now
+    })
 }
 
 /// Diagnosis is enabled and its interval has passed since the last check.
@@ -124,6 +141,34 @@ pub async fn plan_stale(report: &mut Report<'_>) -> Action {
     Action::requeue(APPROVAL_RECHECK)
 }
 
+/// The approved plan's evidence was older than `evidence.maxAge`; it was read again and the
+/// new plan differs from the approved one.
+pub async fn evidence_stale(report: &mut Report<'_>) -> Action {
+    let collected = report
+        .previous
+        .evidence
+        .as_ref()
+        .map_or("?".to_owned(), |e| e.collected_at.clone());
+    let message = format!(
+        "plan {} was approved but its evidence (collected at {collected}) was older than spec.evidence.maxAge {}, so nothing was applied; the flow logs were read again and a new plan {} awaits approval: {}",
+        short_hash(&report.object.spec.approved),
+        report.object.spec.evidence.max_age,
+        short_hash(&plan_hash(report)),
+        approve(report)
+    );
+    report.phase(PlanPhase::AwaitingApproval);
+    report.stalled(reasons::EVIDENCE_STALE, &message);
+    report
+        .event_on_transition(
+            types::READY,
+            EventKind::Warning,
+            reasons::EVIDENCE_STALE,
+            message,
+        )
+        .await;
+    Action::requeue(APPROVAL_RECHECK)
+}
+
 /// Reports a step that changes nothing in AWS.
 pub async fn report_step(report: &mut Report<'_>, step: Step) -> Action {
     match step {
@@ -159,6 +204,13 @@ fn awaiting(report: &mut Report<'_>) -> Action {
 }
 
 async fn mismatch(report: &mut Report<'_>) -> Action {
+    if let Some(stale) = stale_since_this_generation(report) {
+        // the approval went stale with its evidence and the spec has not changed since: keep
+        // saying why (EvidenceStale names the new plan to approve)
+        report.phase(PlanPhase::AwaitingApproval);
+        report.stalled(reasons::EVIDENCE_STALE, &stale);
+        return Action::requeue(APPROVAL_RECHECK);
+    }
     let message = format!(
         "spec.approved is {:?} but the current plan is {}; nothing was applied. Approve the current plan with: {}",
         report.object.spec.approved,
@@ -178,14 +230,23 @@ async fn mismatch(report: &mut Report<'_>) -> Action {
     Action::requeue(APPROVAL_RECHECK)
 }
 
+/// The `EvidenceStale` message, when `Ready` says so for the current generation.
+fn stale_since_this_generation(report: &Report<'_>) -> Option<String> {
+    let ready = crate::domain::conditions::find(&report.status.conditions, types::READY)?;
+    (ready.reason == reasons::EVIDENCE_STALE
+        && ready.observed_generation == report.object.metadata.generation)
+        .then(|| ready.message.clone())
+}
+
 fn evidence_incomplete(report: &mut Report<'_>) -> Action {
     // The EvidenceComplete condition, set when the plan was made, names every gap.
     let why = crate::domain::conditions::find(&report.status.conditions, types::EVIDENCE_COMPLETE)
         .map(|c| c.message.clone())
         .unwrap_or_else(|| "the evidence does not cover the whole window".into());
     let message = format!(
-        "plan {} is approved but {why}; nothing was applied. Wait for full coverage, lower spec.evidence.days, or set spec.evidence.requireFullWindow: false",
-        short_hash(&plan_hash(report))
+        "plan {} is approved but {why}; nothing was applied. The flow logs are read again every spec.evidence.maxAge ({}) until the evidence is complete; or fix the gaps, lower spec.evidence.days, or set spec.evidence.requireFullWindow: false",
+        short_hash(&plan_hash(report)),
+        report.object.spec.evidence.max_age
     );
     report.phase(PlanPhase::AwaitingApproval);
     report.stalled(reasons::EVIDENCE_INCOMPLETE, &message);

@@ -182,6 +182,14 @@ async fn steps(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<Action, Error
         {
             return Ok(lifecycle::plan_stale(report).await);
         }
+        let replaced = report
+            .status
+            .plan
+            .as_ref()
+            .is_some_and(|p| p.hash != object.spec.approved);
+        if reason == PlanReason::EvidenceStale && replaced {
+            return Ok(lifecycle::evidence_stale(report).await);
+        }
         step = decide(&lifecycle::facts(report, &inputs, &live));
     }
     if matches!(step, Step::Nothing | Step::Diagnose) {

@@ -195,11 +195,12 @@ pub struct EvidenceCache {
 }
 
 impl EvidenceCache {
-    fn get(&self, key: &str, inputs_hash: &str) -> Option<Collected> {
+    /// The evidence collected for `inputs_hash` at or after `fresh_since`.
+    fn get(&self, key: &str, inputs_hash: &str, fresh_since: jiff::Timestamp) -> Option<Collected> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         entries
             .get(key)
-            .filter(|(hash, _)| hash == inputs_hash)
+            .filter(|(hash, c)| hash == inputs_hash && c.at >= fresh_since)
             .map(|(_, c)| c.clone())
     }
 
@@ -217,8 +218,18 @@ impl EvidenceCache {
     }
 }
 
-/// ACCEPT evidence over `[now − days, now)`, from the cache when this resource already
-/// collected it for the same inputs.
+/// Which collected evidence may be reused.
+#[derive(Debug, Clone, Copy)]
+pub struct Freshness {
+    /// Now.
+    pub now: jiff::Timestamp,
+    /// Evidence collected before this instant is read again (now − `evidence.maxAge`, or now
+    /// itself to force a new read).
+    pub fresh_since: jiff::Timestamp,
+}
+
+/// ACCEPT evidence over the last whole days, from the cache when this resource already
+/// collected it for the same inputs since `freshness.fresh_since`.
 pub async fn evidence(
     aws: &dyn AwsPorts,
     target: &Target,
@@ -226,16 +237,17 @@ pub async fn evidence(
     inputs_hash: &str,
     interfaces: &[NetworkInterface],
     cache: &EvidenceCache,
-    now: jiff::Timestamp,
+    freshness: Freshness,
 ) -> Result<Collected, Error> {
     let key = format!(
         "{}/{}",
         object.namespace().unwrap_or_default(),
         object.name_any()
     );
-    if let Some(hit) = cache.get(&key, inputs_hash) {
+    if let Some(hit) = cache.get(&key, inputs_hash, freshness.fresh_since) {
         return Ok(hit);
     }
+    let now = freshness.now;
     // Whole UTC days: today's logs are still arriving and would make coverage flap.
     let window = Window::last_full_days(now, object.spec.evidence.days);
     let document = read(

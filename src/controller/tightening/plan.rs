@@ -1,9 +1,9 @@
 //! Controller layer: (re)computing the tightening plan — ENIs, VPCs and flow logs, evidence
-//! (cached), the pure planner, per-interface coverage — and reporting it: `status.plan` with its
-//! approve command, `status.evidence`, `Planned` and `EvidenceComplete` (every gap named), the
-//! plan metrics, and `PlanReady` when the plan changed.
+//! (cached up to `evidence.maxAge`), the pure planner, per-interface coverage — and reporting
+//! it: `status.plan` with its approve command, `status.evidence`, `Planned` and
+//! `EvidenceComplete` (every gap named), the plan metrics, and `PlanReady` when the plan changed.
 
-use super::observe::{self, Collected, NetworkView};
+use super::observe::{self, Collected, Freshness, NetworkView};
 use super::report::Report;
 use super::store::EventKind;
 use super::{spec, Deps};
@@ -47,6 +47,11 @@ impl Planning<'_> {
         let object = report.object;
         let d = self.deps;
         let network = observe::network(d.aws, self.target, self.sg, self.groups).await?;
+        let max_age = spec::evidence_max_age(&object.spec).map_err(Error::InvalidSpec)?;
+        let freshness = Freshness {
+            now: d.now,
+            fresh_since: d.now - jiff::SignedDuration::from_secs(max_age.as_secs() as i64),
+        };
         let collected = observe::evidence(
             d.aws,
             self.target,
@@ -54,7 +59,7 @@ impl Planning<'_> {
             inputs,
             &network.in_scope,
             d.cache,
-            d.now,
+            freshness,
         )
         .await?;
         let document = &collected.document;
@@ -230,6 +235,7 @@ fn plan_message(plan: &Plan, reason: PlanReason, kept: u64) -> String {
         PlanReason::Created => "new resource",
         PlanReason::InputsChanged => "inputs changed",
         PlanReason::SnapshotDrift { .. } => "live rules changed",
+        PlanReason::EvidenceStale => "evidence older than maxAge read again",
     };
     let s = &plan.summary;
     format!(

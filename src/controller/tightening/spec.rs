@@ -65,7 +65,20 @@ pub fn validate(spec: &SecurityGroupTighteningSpec) -> Result<(), String> {
             "spec.collapse.tolerance: {tolerance} is not within 0–0.95"
         ));
     }
+    evidence_max_age(spec)?;
     diagnose_interval(spec).map(|_| ())
+}
+
+/// `spec.evidence.maxAge` as a duration (at least one second).
+pub fn evidence_max_age(spec: &SecurityGroupTighteningSpec) -> Result<Duration, String> {
+    let text = &spec.evidence.max_age;
+    let age: GoDuration = text
+        .parse()
+        .map_err(|e| format!("spec.evidence.maxAge: {text:?} is not a duration: {e}"))?;
+    if age.as_std() < Duration::from_secs(1) {
+        return Err(format!("spec.evidence.maxAge: {text:?} is shorter than 1s"));
+    }
+    Ok(age.as_std())
 }
 
 /// Where the flow logs of `spec`'s source must deliver to count as capturing an interface.
@@ -253,6 +266,16 @@ mod tests {
         assert!(
             error.contains("additionalSources[0].cidr") && error.contains("10.9.0.0/28"),
             "{error}"
+        );
+        let mut spec = object(base()).spec;
+        spec.evidence.max_age = "0s".into();
+        assert!(validate(&spec)
+            .unwrap_err()
+            .contains("spec.evidence.maxAge"));
+        assert_eq!(
+            evidence_max_age(&object(base()).spec),
+            Ok(Duration::from_secs(86_400)),
+            "24h by default"
         );
         let mut spec = object(base()).spec;
         spec.diagnose.interval = "30s".into();

@@ -1,5 +1,6 @@
 //! Controller layer tests: evidence that cannot lock anyone out (issue 8) — flows to interfaces
-//! that no longer exist, coverage per interface, lost evidence as a gap.
+//! that no longer exist, coverage per interface, lost evidence as a gap, and evidence older than
+//! `evidence.maxAge` read again before an approval applies.
 
 use super::world::{accepted, document, World, GROUP};
 use crate::domain::conditions::types;
@@ -183,4 +184,86 @@ async fn unreadable_objects_and_skipdata_are_gaps_that_refuse_the_apply() {
         assert_eq!(w.condition(types::READY).1, "EvidenceIncomplete");
         assert_eq!(w.mutations(), 0, "{named}");
     }
+}
+
+#[tokio::test]
+async fn approving_after_max_age_reads_the_logs_again_and_asks_for_the_new_plan() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let old = w.plan_hash();
+    // a day and more later, a new client shows up in the logs
+    w.now += jiff::SignedDuration::from_hours(25);
+    let mut flows = accepted();
+    flows.extend(to_vanished(&["10.0.200.1"]).into_iter().map(|mut f| {
+        f.interface_id = Some("eni-1".into());
+        f.destination = "10.1.0.5".parse().unwrap();
+        f
+    }));
+    w.aws.flow_logs.answer(document(flows, true));
+    w.approve(&old);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.aws.flow_logs.requests().len(), 2, "read again");
+    let new = w.plan_hash();
+    assert_ne!(new, old);
+    let (ready, reason, message) = w.condition(types::READY);
+    assert_eq!(
+        (ready.as_str(), reason.as_str()),
+        ("False", "EvidenceStale")
+    );
+    assert!(message.contains(&new[..12]), "{message}");
+    assert_eq!(w.mutations(), 0, "the stale approval applied nothing");
+    assert!(w
+        .store
+        .event_reasons()
+        .contains(&"EvidenceStale".to_string()));
+    w.reconcile().await.unwrap();
+    assert_eq!(
+        w.condition(types::READY).1,
+        "EvidenceStale",
+        "still the reason while spec.approved names the old plan"
+    );
+    w.approve(&new);
+    w.reconcile().await.unwrap();
+    assert!(w.mutations() > 0, "the new hash applies");
+    assert_eq!(w.aws.flow_logs.requests().len(), 2, "fresh evidence reused");
+}
+
+#[tokio::test]
+async fn a_stale_approval_whose_fresh_evidence_gives_the_same_plan_applies() {
+    let mut w = World::standard();
+    w.reconcile().await.unwrap();
+    let hash = w.plan_hash();
+    w.now += jiff::SignedDuration::from_hours(25);
+    w.approve(&hash);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.aws.flow_logs.requests().len(), 2, "read again");
+    assert_eq!(w.plan_hash(), hash);
+    assert!(w.mutations() > 0, "the same plan on fresh evidence applies");
+}
+
+#[tokio::test]
+async fn an_approval_waiting_for_complete_evidence_re_plans_every_max_age() {
+    let mut spec = World::default_spec();
+    spec["evidence"]["maxAge"] = json!("6h");
+    let mut w = World::new(spec);
+    w.aws.flow_logs.answer(document(accepted(), false));
+    w.reconcile().await.unwrap();
+    let hash = w.plan_hash();
+    w.approve(&hash);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.condition(types::READY).1, "EvidenceIncomplete");
+    let (_, _, message) = w.condition(types::READY);
+    assert!(
+        message.contains("every spec.evidence.maxAge (6h)"),
+        "{message}"
+    );
+    w.reconcile().await.unwrap();
+    assert_eq!(w.aws.flow_logs.requests().len(), 1, "not before maxAge");
+    // the logs have caught up by the next read
+    w.aws.flow_logs.answer(document(accepted(), true));
+    w.now += jiff::SignedDuration::from_hours(6);
+    w.reconcile().await.unwrap();
+    assert_eq!(w.aws.flow_logs.requests().len(), 2);
+    assert_eq!(w.condition(types::EVIDENCE_COMPLETE).0, "True");
+    assert!(w.mutations() > 0, "the approved plan applies once complete");
 }

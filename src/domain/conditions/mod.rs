@@ -59,6 +59,9 @@ pub mod reasons {
     pub const PLAN_STALE: &str = "PlanStale";
     /// The evidence has gaps or is younger than its window.
     pub const EVIDENCE_INCOMPLETE: &str = "EvidenceIncomplete";
+    /// The approved plan's evidence was older than `evidence.maxAge`: it was read again and the
+    /// plan recomputed; the new plan awaits approval.
+    pub const EVIDENCE_STALE: &str = "EvidenceStale";
     /// The evidence covers its whole window.
     pub const EVIDENCE_COMPLETE: &str = "EvidenceComplete";
     /// An apply began.

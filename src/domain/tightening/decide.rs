@@ -20,6 +20,8 @@ pub struct Facts<'a> {
     pub applied: Option<AppliedFacts<'a>>,
     /// True when the evidence behind the plan in status covered its whole window.
     pub evidence_complete: bool,
+    /// True when the evidence behind the plan in status is older than `evidence.maxAge`.
+    pub evidence_stale: bool,
     /// True when diagnosis is enabled and its interval has passed since the last check.
     pub diagnose_due: bool,
 }
@@ -69,6 +71,9 @@ pub enum PlanReason {
     /// The live rules drifted from the plan's snapshot while it awaited approval.
     /// `approved_stale` is true when `spec.approved` named that (now stale) plan.
     SnapshotDrift { approved_stale: bool },
+    /// `spec.approved` names the plan but its evidence is older than `evidence.maxAge` (an
+    /// approval months later, or a plan waiting for complete evidence): read it again.
+    EvidenceStale,
 }
 
 /// Why an approved plan is not applied.
@@ -169,9 +174,14 @@ fn plan_reason(facts: &Facts) -> Option<PlanReason> {
         return Some(PlanReason::InputsChanged);
     }
     let drifted = plan.snapshot_hash != facts.live_snapshot_hash;
+    let approved = !facts.approved.is_empty() && facts.approved == plan.hash;
     if drifted && !applied_in_effect(facts, plan.hash) {
-        let approved_stale = !facts.approved.is_empty() && facts.approved == plan.hash;
-        return Some(PlanReason::SnapshotDrift { approved_stale });
+        return Some(PlanReason::SnapshotDrift {
+            approved_stale: approved,
+        });
+    }
+    if approved && facts.evidence_stale && !applied_in_effect(facts, plan.hash) {
+        return Some(PlanReason::EvidenceStale);
     }
     None
 }

@@ -20,6 +20,7 @@ fn base() -> Facts<'static> {
         plan: Some(PLAN),
         applied: None,
         evidence_complete: true,
+        evidence_stale: false,
         diagnose_due: false,
     }
 }
@@ -105,6 +106,43 @@ fn the_decide_table() {
                 ..base()
             },
             Step::Apply,
+        ),
+        (
+            "approving a plan whose evidence is older than maxAge re-reads it and re-plans",
+            Facts {
+                approved: "H",
+                evidence_stale: true,
+                ..base()
+            },
+            Step::Plan(PlanReason::EvidenceStale),
+        ),
+        (
+            "an approved plan waiting for complete evidence re-plans once its evidence is old",
+            Facts {
+                approved: "H",
+                evidence_complete: false,
+                evidence_stale: true,
+                ..base()
+            },
+            Step::Plan(PlanReason::EvidenceStale),
+        ),
+        (
+            "old evidence of a plan nobody approved is not read again",
+            Facts {
+                evidence_stale: true,
+                ..base()
+            },
+            Step::AwaitApproval { mismatch: false },
+        ),
+        (
+            "old evidence of the plan in effect is not read again",
+            Facts {
+                approved: "H",
+                evidence_stale: true,
+                applied: applied(true, false, false),
+                ..base()
+            },
+            Step::Nothing,
         ),
         (
             "the approved, fresh, complete plan applies",
