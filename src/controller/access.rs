@@ -90,7 +90,7 @@ pub fn watched() -> Vec<Rule> {
             "",
             vec!["configmaps".into()],
             &["get", "list", "create", "patch", "delete"],
-            "write-ahead apply manifests (controller::tightening::store): read by name, written \
+            "write-ahead apply manifests (controller::change::store): read by name, written \
              by server-side apply, which needs create for a new ConfigMap; a resource's manifests \
              listed by label (status.applied is recovered from them) and the oldest deleted beyond \
              manifests.keep; DESIGN also keeps scan reports and the ip-ranges.json cache in \

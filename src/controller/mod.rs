@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod breakglass;
+pub mod change;
 pub mod claims;
 pub mod context;
 pub mod error;
@@ -17,6 +18,7 @@ mod run;
 pub mod runner;
 pub mod scope;
 pub mod status;
+pub mod target;
 pub mod tightening;
 
 pub use context::{Backoff, Context, Events, MANAGER};

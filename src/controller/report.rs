@@ -1,17 +1,28 @@
 //! Controller layer: one reconcile's status report, for any kind — the status as it was read and
 //! as it is becoming, conditions in kstatus style, events, the final write skipped when only
 //! timestamps would change, and the report of a failed reconcile (`Ready` is never True after
-//! one). A kind plugs in with [`Reported`] (its status type) and a [`StatusStore`]; the
-//! OrgRiskScan reconciler uses it, and the other kinds' own reports can move onto it.
+//! one). Every write is conditional on the resourceVersion the reconcile read (or last wrote)
+//! when the kind's store honours it, so a reconcile on a stale cached object can never
+//! overwrite newer status. A kind plugs in with [`Reported`] (its status type) and a
+//! [`StatusStore`]; the OrgRiskScan, SecurityGroupTightening and SecurityGroupCompaction
+//! reconcilers use it.
 
-use super::tightening::store::EventKind;
 use super::{Error, Retry};
 use crate::domain::conditions::{
-    find, mark_ready, mark_reconciling, mark_stalled, only_timestamps_differ, set_condition,
-    Condition, Desired, Status, TIMESTAMP_KEYS,
+    find, mark_ready, mark_reconciling, mark_stalled, only_timestamps_differ, remove_condition,
+    set_condition, Condition, Desired, Status, TIMESTAMP_KEYS,
 };
 use kube::{Resource, ResourceExt};
 use serde::Serialize;
+
+/// Whether an event is routine or needs attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    /// `Normal`.
+    Normal,
+    /// `Warning`.
+    Warning,
+}
 
 /// A kind's status as the report needs it.
 pub trait KindStatus: Clone + Default + Serialize + Send + Sync {
@@ -36,8 +47,15 @@ pub trait Reported: Resource<DynamicType = ()> + Send + Sync {
 /// Where a report goes: the status subresource and events.
 #[async_trait::async_trait]
 pub trait StatusStore<K: Reported>: Send + Sync {
-    /// Replaces the status this controller owns.
-    async fn write_status(&self, object: &K, status: &K::Status) -> Result<(), Error>;
+    /// Replaces the status this controller owns. With `resource_version`, a store that honours
+    /// it fails the write with a conflict ([`Error::is_conflict`]) when the object changed since
+    /// that version was read. Returns the object's new resourceVersion when it knows it.
+    async fn write_status(
+        &self,
+        object: &K,
+        status: &K::Status,
+        resource_version: Option<&str>,
+    ) -> Result<Option<String>, Error>;
     /// Publishes an event about the object (best effort).
     async fn event(&self, object: &K, kind: EventKind, reason: &str, note: String);
 }
@@ -53,6 +71,10 @@ pub struct Report<'a, K: Reported, S: ?Sized + StatusStore<K>> {
     /// When the reconcile started.
     pub now: jiff::Timestamp,
     store: &'a S,
+    /// The object's resourceVersion as read, then as last written.
+    resource_version: Option<String>,
+    /// Whether this reconcile wrote the status already (then `previous` is out of date).
+    written: bool,
 }
 
 impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
@@ -67,6 +89,8 @@ impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
             status,
             now,
             store,
+            resource_version: object.meta().resource_version.clone(),
+            written: false,
         }
     }
 
@@ -84,9 +108,20 @@ impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
     }
 
     /// Sets a condition other than the kstatus ones.
-    pub fn condition(&mut self, type_: &str, status: Status, reason: &str, message: &str) {
+    pub fn condition(
+        &mut self,
+        type_: &str,
+        status: Status,
+        reason: &str,
+        message: impl Into<String>,
+    ) {
         let desired = Desired::new(type_, status, reason, message).generation(self.generation());
         set_condition(self.status.conditions_mut(), desired, self.now);
+    }
+
+    /// Drops a condition.
+    pub fn remove(&mut self, type_: &str) {
+        remove_condition(self.status.conditions_mut(), type_);
     }
 
     /// `Ready=True`; `Reconciling` and `Stalled` removed.
@@ -112,26 +147,51 @@ impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
         find(self.previous.conditions(), type_).is_none_or(|c| c.status != status.as_str())
     }
 
+    /// True when `type_` did not already say `reason` when this reconcile started.
+    pub fn is_transition(&self, type_: &str, reason: &str) -> bool {
+        find(self.previous.conditions(), type_).is_none_or(|c| c.reason != reason)
+    }
+
+    /// Publishes an event when `type_`'s reason is new (transitions only).
+    pub async fn event_on_transition(
+        &self,
+        type_: &str,
+        kind: EventKind,
+        reason: &str,
+        note: String,
+    ) {
+        if self.is_transition(type_, reason) {
+            self.event(kind, reason, note).await;
+        }
+    }
+
     /// Publishes an event now.
     pub async fn event(&self, kind: EventKind, reason: &str, note: String) {
         self.store.event(self.object, kind, reason, note).await;
     }
 
-    /// Writes the status now (a checkpoint before long work).
+    /// Writes the status now, conditional on the version read (a checkpoint before long work,
+    /// a write-ahead record): a decision made on a stale object fails here, before AWS.
     pub async fn checkpoint(&mut self) -> Result<(), Error> {
-        self.store.write_status(self.object, &self.status).await
+        let written = self
+            .store
+            .write_status(self.object, &self.status, self.resource_version.as_deref())
+            .await?;
+        self.resource_version = written.or(self.resource_version.take());
+        self.written = true;
+        Ok(())
     }
 
-    /// Writes the status unless it differs from what was read only in timestamps.
+    /// Writes the status unless it differs from what was read only in timestamps (and nothing
+    /// was written since it was read).
     pub async fn finish(&mut self) -> Result<(), Error> {
         let old = serde_json::to_value(&self.previous).unwrap_or_default();
         let new = serde_json::to_value(&self.status).unwrap_or_default();
-        if self.object.current_status().is_some()
-            && only_timestamps_differ(&old, &new, TIMESTAMP_KEYS)
-        {
+        let unchanged = self.object.current_status().is_some() && !self.written;
+        if unchanged && only_timestamps_differ(&old, &new, TIMESTAMP_KEYS) {
             return Ok(());
         }
-        self.store.write_status(self.object, &self.status).await
+        self.checkpoint().await
     }
 
     /// Marks a failed reconcile: `Stalled` when only a change (or a person) can help, else
@@ -150,6 +210,16 @@ impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
         if let Err(write) = self.finish().await {
             tracing::warn!(error = %write, "failed to report the failed reconcile in status");
         }
+    }
+
+    /// Reports a failed reconcile: `Ready` is never True after a failure. Nothing is written
+    /// when the failure is a stale read (the next reconcile starts fresh) or lost leadership.
+    pub async fn failed(&mut self, error: &Error) {
+        if error.is_conflict() || matches!(error, Error::NotLeader(_)) {
+            return;
+        }
+        self.failed_conditions(error);
+        self.write_failed().await;
     }
 }
 

@@ -6,7 +6,7 @@ use super::spec::{expiry_of, FlowSpec, Groups};
 use super::Deps;
 use crate::aws::{AwsPorts, EvidenceRequest, GroupSelector, SecurityGroups, Target};
 use crate::config::BreakGlassSettings;
-use crate::controller::tightening::observe::resolve_target;
+use crate::controller::target::resolve as resolve_target;
 use crate::controller::Error;
 use crate::crd::BreakGlassExtension;
 use crate::domain::breakglass::{

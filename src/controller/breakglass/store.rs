@@ -3,8 +3,8 @@
 //! finalizer, the `ip-ranges.json` ConfigMap and events — so the reconcile runs against
 //! [`MemoryStore`] in unit tests and [`KubeStore`] for real.
 
+use crate::controller::change::store::{KubeStore as ChangeStore, Store as _};
 use crate::controller::status::apply_status;
-use crate::controller::tightening::store::{KubeStore as TighteningStore, Store as _};
 use crate::controller::{Error, Events, MANAGER};
 use crate::crd::{BreakGlassExtension, BreakGlassExtensionStatus, SecurityGroupTightening};
 use crate::domain::breakglass::TighteningChange;
@@ -15,7 +15,10 @@ use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-pub use crate::controller::tightening::store::EventKind;
+pub use crate::controller::report::EventKind;
+
+/// The tightenings' manifests, read to know what each applied tightening changed.
+type TighteningStore = ChangeStore<SecurityGroupTightening>;
 
 /// The finalizer that revokes on deletion (only with `deletionPolicy: Revoke`).
 pub const FINALIZER: &str = "sgtightener.io/cleanup";
@@ -93,12 +96,9 @@ impl Store for KubeStore {
             crate::controller::scope::list(&self.client, &self.namespaces)
                 .await
                 .map_err(|e| Error::kube("list SecurityGroupTightenings", e))?;
-        let manifests = TighteningStore {
-            client: self.client.clone(),
-            events: self.events.clone(),
-            // Only read through: reads do not need the leadership fence.
-            fence: Default::default(),
-        };
+        // Only read through: reads do not need the leadership fence.
+        let manifests: TighteningStore =
+            ChangeStore::new(self.client.clone(), self.events.clone(), Default::default());
         let mut out = Vec::new();
         for sgt in &tightenings {
             out.extend(changes_of(sgt, &manifests).await?);

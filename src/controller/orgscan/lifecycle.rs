@@ -4,7 +4,7 @@
 //! when the next scan is due.
 
 use super::report::Report;
-use crate::controller::tightening::store::EventKind;
+use crate::controller::report::EventKind;
 use crate::crd::orgscan::{
     AccountRisk, ReportLocation, ScanFailure, ScanPhase, ScanSummary, SeverityCounts,
 };

@@ -2,9 +2,9 @@
 //! the report ConfigMap, events — so the reconcile runs against [`MemoryStore`] in unit tests
 //! and [`KubeStore`] for real.
 
+use crate::controller::report::EventKind;
 use crate::controller::report::{MemoryStatus, StatusStore};
 use crate::controller::status::apply_status;
-use crate::controller::tightening::store::EventKind;
 use crate::controller::{Error, Events, MANAGER};
 use crate::crd::{OrgRiskScan, OrgRiskScanStatus};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -66,12 +66,15 @@ impl StatusStore<OrgRiskScan> for KubeStore {
         &self,
         object: &OrgRiskScan,
         status: &OrgRiskScanStatus,
-    ) -> Result<(), Error> {
+        _resource_version: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        // Unconditional: a scan's status is its own, and the Scanning checkpoint precedes it.
         let value = serde_json::to_value(status).map_err(|source| Error::Serialize {
             what: "status",
             source,
         })?;
-        apply_status(&self.client, object, value).await
+        apply_status(&self.client, object, value).await?;
+        Ok(None)
     }
 
     async fn event(&self, object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {
@@ -116,9 +119,10 @@ impl StatusStore<OrgRiskScan> for MemoryStore {
         &self,
         _object: &OrgRiskScan,
         status: &OrgRiskScanStatus,
-    ) -> Result<(), Error> {
+        _resource_version: Option<&str>,
+    ) -> Result<Option<String>, Error> {
         self.status.write(status);
-        Ok(())
+        Ok(None)
     }
 
     async fn event(&self, _object: &OrgRiskScan, kind: EventKind, reason: &str, note: String) {

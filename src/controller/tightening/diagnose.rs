@@ -3,9 +3,9 @@
 //! `RejectedTraffic`, a Warning event on the transition to True, the rejected-sources metric.
 
 use super::report::Report;
-use super::store::EventKind;
 use super::{observe, spec, Deps};
 use crate::aws::{SecurityGroups, Target};
+use crate::controller::report::EventKind;
 use crate::controller::Error;
 use crate::crd::tightening::{Diagnosis, RejectedSource};
 use crate::domain::conditions::{format_time, reasons, types, Status};

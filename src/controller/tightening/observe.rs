@@ -1,13 +1,12 @@
-//! Controller layer: what the tightening reads before it decides — the AWS target allowed by the
-//! tenancy rules, the live groups (and which requested ids are missing), their ENIs, and the
-//! flow-log evidence, cached in memory per resource and inputs hash so a re-plan on snapshot
-//! drift does not re-read months of logs.
+//! Controller layer: what the tightening reads before it plans, beside the live groups (read by
+//! the change engine, `change::observe`) — their ENIs and the flow-log evidence, cached in
+//! memory per resource and inputs hash so a re-plan on snapshot drift does not re-read months
+//! of logs.
 
 use super::spec;
-use crate::aws::{AwsPorts, EvidenceRequest, GroupSelector, SecurityGroups, Target};
-use crate::config::ControllerConfig;
+use crate::aws::{AwsPorts, EvidenceRequest, SecurityGroups, Target};
 use crate::controller::Error;
-use crate::crd::{AwsTarget, SecurityGroupTightening};
+use crate::crd::SecurityGroupTightening;
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
 use crate::domain::network::{FlowLog, Vpc};
@@ -15,94 +14,6 @@ use crate::domain::snapshot::{NetworkInterface, SecurityGroup};
 use kube::ResourceExt;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-
-/// Resolves the account and role for the resource: tenancy first. With `accountId` set, a
-/// forbidden namespace is refused before any AWS call; without it, STS says whose the
-/// controller's credentials are.
-pub async fn target(
-    object: &SecurityGroupTightening,
-    config: &ControllerConfig,
-    aws: &dyn AwsPorts,
-) -> Result<Target, Error> {
-    let namespace = object.namespace().unwrap_or_default();
-    resolve_target(&namespace, &object.spec.target, config, aws).await
-}
-
-/// [`target`] and the account it acts on (group claims are keyed by account).
-pub async fn target_with_account(
-    object: &SecurityGroupTightening,
-    config: &ControllerConfig,
-    aws: &dyn AwsPorts,
-) -> Result<(Target, String), Error> {
-    let namespace = object.namespace().unwrap_or_default();
-    resolve_target_with_account(&namespace, &object.spec.target, config, aws).await
-}
-
-/// [`target`] for any kind's `region`/`accountId`/`roleArn` in `namespace`.
-pub async fn resolve_target(
-    namespace: &str,
-    wanted: &AwsTarget,
-    config: &ControllerConfig,
-    aws: &dyn AwsPorts,
-) -> Result<Target, Error> {
-    Ok(resolve_target_with_account(namespace, wanted, config, aws)
-        .await?
-        .0)
-}
-
-/// [`resolve_target`] and the account it acts on.
-pub async fn resolve_target_with_account(
-    namespace: &str,
-    wanted: &AwsTarget,
-    config: &ControllerConfig,
-    aws: &dyn AwsPorts,
-) -> Result<(Target, String), Error> {
-    let region = wanted.region.clone();
-    let explicit = wanted.role_arn.as_deref();
-    let (account, partition) = match wanted.account_id.as_deref().filter(|a| !a.is_empty()) {
-        Some(account) => (account.to_owned(), spec::partition_of(&region).to_owned()),
-        None => {
-            let identity = aws.identity(&Target::region(region.clone())).await;
-            let me = identity.caller_identity().await?;
-            (me.account, me.partition)
-        }
-    };
-    let role = config.resolve_role(namespace, &account, explicit, &partition)?;
-    let target = Target {
-        region,
-        role_arn: role,
-        external_id: None,
-    };
-    Ok((target, account))
-}
-
-/// The live groups of `spec.groups` — the listed `ids`, plus every group carrying all `tags` in
-/// one of `vpcIds` (a union, as the CRD documents; one AWS filter would intersect them) — sorted
-/// by id, and the requested ids that do not exist.
-pub async fn groups(
-    sg: &dyn SecurityGroups,
-    object: &SecurityGroupTightening,
-) -> Result<(Vec<SecurityGroup>, Vec<String>), Error> {
-    let wanted = spec::selector(&object.spec);
-    let by_ids = GroupSelector::ids(wanted.ids.clone());
-    let by_filters = GroupSelector {
-        ids: Vec::new(),
-        ..wanted.clone()
-    };
-    let mut groups = Vec::new();
-    for selector in [by_ids, by_filters].into_iter().filter(|s| !s.is_empty()) {
-        groups.extend(sg.describe_groups(&selector).await?);
-    }
-    groups.sort_by(|a, b| a.group_id.cmp(&b.group_id));
-    groups.dedup_by(|a, b| a.group_id == b.group_id);
-    let missing = wanted
-        .ids
-        .iter()
-        .filter(|id| !groups.iter().any(|g| &g.group_id == *id))
-        .cloned()
-        .collect();
-    Ok((groups, missing))
-}
 
 /// The ENIs of `groups`.
 pub async fn interfaces(

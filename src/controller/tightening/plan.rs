@@ -5,12 +5,14 @@
 
 use super::observe::{self, Collected, Freshness, NetworkView};
 use super::report::Report;
-use super::store::EventKind;
 use super::{spec, Deps};
 use crate::aws::{SecurityGroups, Target};
+use crate::controller::change::names::approve_command;
+use crate::controller::change::Changing;
+use crate::controller::report::EventKind;
 use crate::controller::Error;
 use crate::crd::tightening::{EvidenceSummary, FlowLogSummary};
-use crate::crd::{short_hash, PlanPhase};
+use crate::crd::{short_hash, PlanPhase, SecurityGroupTightening};
 use crate::domain::conditions::{format_time, reasons, types, Status};
 use crate::domain::evidence::coverage::evidence_gaps;
 use crate::domain::evidence::coverage::interfaces::{
@@ -75,7 +77,8 @@ impl Planning<'_> {
         plan.inputs_hash = inputs.to_owned();
         plan.generated_at = Some(format_time(d.now));
         let namespace = object.namespace().unwrap_or_default();
-        plan.approve_command = Some(spec::approve_command(
+        plan.approve_command = Some(approve_command(
+            SecurityGroupTightening::SHORT_NAME,
             &namespace,
             &object.name_any(),
             &plan.hash,

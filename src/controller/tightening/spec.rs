@@ -1,11 +1,11 @@
 //! Controller layer: what the tightening's spec means to the reconcile — the checks only the
-//! controller can make (DESIGN I12), the plan inputs and their hash, the evidence source, the
-//! group selector, and the names and commands shown to the user. All pure.
+//! controller can make (DESIGN I12), the plan inputs and their hash, the evidence source and the
+//! group selector. All pure.
 
 use crate::aws::{EvidenceSource, GroupSelector};
 use crate::config::GoDuration;
 use crate::crd::tightening::{Attribution, NoEvidencePolicy};
-use crate::crd::{short_hash, SecurityGroupTightening, SecurityGroupTighteningSpec};
+use crate::crd::{SecurityGroupTightening, SecurityGroupTighteningSpec};
 use crate::domain::evidence::attribution::AttributionMode;
 use crate::domain::network::Destination;
 use crate::domain::plan::{hash_canonical, IacTag, NoEvidence, PlanOptions};
@@ -16,11 +16,6 @@ use std::time::Duration;
 
 /// The annotation whose every change forces a re-plan.
 pub const REPLAN_ANNOTATION: &str = "sgtightener.io/replan";
-/// The finalizer that runs the `deletionPolicy`.
-pub const FINALIZER: &str = "sgtightener.io/cleanup";
-/// Set to `"true"` to let a resource with `deletionPolicy: Revert` be deleted although its
-/// revert is not verified (the manifest ConfigMap keeps the pre-apply rules).
-pub const FORCE_DELETE_ANNOTATION: &str = "sgtightener.io/force-delete";
 /// Spec fields that are not plan inputs.
 const NOT_INPUTS: [&str; 4] = ["approved", "revert", "deletionPolicy", "diagnose"];
 
@@ -189,37 +184,6 @@ pub fn selector(spec: &SecurityGroupTighteningSpec) -> GroupSelector {
     }
 }
 
-/// The partition of a region: `aws-cn` for `cn-*`, `aws-us-gov` for `us-gov-*`, else `aws`.
-pub fn partition_of(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
-}
-
-/// The exact command that approves `hash`.
-pub fn approve_command(namespace: &str, name: &str, hash: &str) -> String {
-    format!(
-        "kubectl -n {namespace} patch sgt {name} --type merge -p '{{\"spec\":{{\"approved\":\"{hash}\"}}}}'"
-    )
-}
-
-/// The manifest ConfigMap's name: `sgt-<name>-<hash12>`, cut to 253 characters.
-pub fn manifest_name(name: &str, plan_hash: &str) -> String {
-    let suffix = format!("-{}", short_hash(plan_hash));
-    let room = 253 - "sgt-".len() - suffix.len();
-    let name: String = name.chars().take(room).collect();
-    format!("sgt-{name}{suffix}")
-}
-
-/// The description put on every rule an apply authorises.
-pub fn rule_description(plan_hash: &str) -> String {
-    format!("sg-tightener {}", short_hash(plan_hash))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,25 +253,5 @@ mod tests {
         });
         assert!(validate(&spec).unwrap_err().contains("found 2"));
         assert!(validate(&object(base()).spec).is_ok());
-    }
-
-    #[test]
-    fn names_commands_and_partitions() {
-        let hash = "0123456789abcdef".repeat(4);
-        assert_eq!(manifest_name("web", &hash), "sgt-web-0123456789ab");
-        assert!(manifest_name(&"n".repeat(300), &hash).len() <= 253);
-        assert_eq!(
-            approve_command("payments", "web", &hash),
-            format!("kubectl -n payments patch sgt web --type merge -p '{{\"spec\":{{\"approved\":\"{hash}\"}}}}'")
-        );
-        assert_eq!(rule_description(&hash), "sg-tightener 0123456789ab");
-        assert_eq!(
-            (
-                partition_of("cn-north-1"),
-                partition_of("us-gov-west-1"),
-                partition_of("af-south-1")
-            ),
-            ("aws-cn", "aws-us-gov", "aws")
-        );
     }
 }

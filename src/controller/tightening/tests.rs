@@ -16,7 +16,10 @@ use serde_json::json;
 async fn a_new_resource_is_planned_and_nothing_changes_before_approval() {
     let mut w = World::standard();
     let action = w.reconcile().await.unwrap();
-    assert_eq!(action, Action::requeue(super::lifecycle::APPROVAL_RECHECK));
+    assert_eq!(
+        action,
+        Action::requeue(crate::controller::change::lifecycle::APPROVAL_RECHECK)
+    );
     let status = w.object.status.clone().unwrap();
     let plan = status.plan.clone().unwrap();
     assert_eq!(plan.groups[0].revoke, ["tcp:443 10.0.0.0/16"]);

@@ -2,11 +2,11 @@
 //! around one SecurityGroupTightening, reconciled the way the API server would see it.
 
 use super::observe::EvidenceCache;
-use super::store::MemoryStore;
 use super::{cleanup, reconcile, Deps};
 use crate::aws::ec2::fake::FakeSecurityGroups;
 use crate::aws::fake::FakeAws;
 use crate::config::ControllerConfig;
+use crate::controller::change::store::MemoryStore;
 use crate::controller::claims::MemoryClaims;
 use crate::controller::leader::Fence;
 use crate::controller::Error;
@@ -22,9 +22,9 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 
 /// A fake world and the resource under test.
-pub(super) struct World {
+pub(crate) struct World {
     pub aws: FakeAws,
-    pub store: MemoryStore,
+    pub store: MemoryStore<SecurityGroupTightening>,
     pub claims: Arc<MemoryClaims>,
     pub fence: Fence,
     pub config: ControllerConfig,
@@ -34,7 +34,7 @@ pub(super) struct World {
     pub object: SecurityGroupTightening,
 }
 
-pub(super) fn rules(rules: &[(&str, Option<&str>)]) -> Vec<crate::domain::snapshot::IpPermission> {
+pub(crate) fn rules(rules: &[(&str, Option<&str>)]) -> Vec<crate::domain::snapshot::IpPermission> {
     rules
         .iter()
         .flat_map(|(text, d)| {
@@ -43,7 +43,7 @@ pub(super) fn rules(rules: &[(&str, Option<&str>)]) -> Vec<crate::domain::snapsh
         .collect()
 }
 
-pub(super) fn original_group() -> SecurityGroup {
+pub(crate) fn original_group() -> SecurityGroup {
     SecurityGroup {
         group_id: "sg-0123456789abcdef0".into(),
         group_name: "web".into(),
@@ -56,10 +56,10 @@ pub(super) fn original_group() -> SecurityGroup {
     }
 }
 
-pub(super) const GROUP: &str = "sg-0123456789abcdef0";
+pub(crate) const GROUP: &str = "sg-0123456789abcdef0";
 
 /// `(rule string, description)` of every ingress rule, sorted: exact equality, descriptions included.
-pub(super) fn exact(group: &SecurityGroup) -> Vec<(String, Option<String>)> {
+pub(crate) fn exact(group: &SecurityGroup) -> Vec<(String, Option<String>)> {
     let mut out: Vec<_> = ingress_rules(group)
         .unwrap()
         .into_iter()
@@ -83,7 +83,7 @@ fn flows(sources: &[&str], port: u16) -> Vec<Flow> {
         .collect()
 }
 
-pub(super) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
+pub(crate) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
     let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
     let earliest = if complete {
         now - jiff::SignedDuration::from_hours(24 * 400)
@@ -106,11 +106,11 @@ pub(super) fn document(flows: Vec<Flow>, complete: bool) -> EvidenceDocument {
     }
 }
 
-pub(super) fn accepted() -> Vec<Flow> {
+pub(crate) fn accepted() -> Vec<Flow> {
     flows(&["10.0.10.1", "10.0.10.2", "10.0.10.3", "10.0.10.9"], 443)
 }
 
-pub(super) fn rejected() -> Vec<Flow> {
+pub(crate) fn rejected() -> Vec<Flow> {
     flows(&["10.0.99.7"], 443)
 }
 
@@ -260,7 +260,7 @@ impl World {
 }
 
 /// A world whose plan is computed and approved (not yet applied).
-pub(super) async fn approved(mut w: World) -> World {
+pub(crate) async fn approved(mut w: World) -> World {
     w.reconcile().await.unwrap();
     let hash = w.plan_hash();
     w.approve(&hash);
@@ -268,7 +268,7 @@ pub(super) async fn approved(mut w: World) -> World {
 }
 
 /// A world at the rule limit (2): its plan is marked `interruption`.
-pub(super) fn at_the_limit() -> World {
+pub(crate) fn at_the_limit() -> World {
     let mut spec = World::default_spec();
     spec["collapse"] = json!({"maxRules": 2});
     let w = World::new(spec);
@@ -277,10 +277,10 @@ pub(super) fn at_the_limit() -> World {
 }
 
 /// The second group of [`two_groups`]: same rules, same ENI.
-pub(super) const OTHER: &str = "sg-0fedcba9876543210";
+pub(crate) const OTHER: &str = "sg-0fedcba9876543210";
 
 /// A world of two groups on one ENI, both tightened by one plan.
-pub(super) fn two_groups() -> World {
+pub(crate) fn two_groups() -> World {
     let mut spec = World::default_spec();
     spec["groups"]["ids"] = json!([GROUP, OTHER]);
     let mut w = World::new(spec);
@@ -326,18 +326,18 @@ pub(super) fn logged(aws: &FakeAws) {
     });
 }
 
-pub(super) fn throttled(op: &str) -> crate::aws::AwsError {
+pub(crate) fn throttled(op: &str) -> crate::aws::AwsError {
     let failure = crate::aws::Failure::new(op, "RequestLimitExceeded", "slow down");
     crate::aws::AwsError::Throttled(failure)
 }
 
-pub(super) fn denied(op: &str) -> crate::aws::AwsError {
+pub(crate) fn denied(op: &str) -> crate::aws::AwsError {
     let failure = crate::aws::Failure::new(op, "UnauthorizedOperation", "no");
     crate::aws::AwsError::AccessDenied(failure)
 }
 
 /// The authorise and revoke calls received so far, in order.
-pub(super) fn mutations_in_order(w: &World) -> Vec<crate::aws::ec2::fake::Operation> {
+pub(crate) fn mutations_in_order(w: &World) -> Vec<crate::aws::ec2::fake::Operation> {
     use crate::aws::ec2::fake::Operation;
     w.aws
         .security_groups

@@ -2,21 +2,21 @@
 //! manifests, events, and a resourceVersion that every status write bumps, so a write from a
 //! stale read conflicts as it would on the API server.
 
+use super::super::Changing;
 use super::{entry, manifest_config_map, EventKind, Store};
+use crate::controller::report::StatusStore;
 use crate::controller::Error;
-use crate::crd::{SecurityGroupTightening, SecurityGroupTighteningStatus};
 use crate::domain::tightening::history::ManifestEntry;
 use crate::domain::tightening::Manifest;
-use kube::ResourceExt;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 /// An in-memory store for reconciler tests: statuses written, manifests, events, and a
 /// resourceVersion that every status write bumps (stale writes conflict, as on the API server).
-#[derive(Debug, Default)]
-pub struct MemoryStore {
+#[derive(Debug)]
+pub struct MemoryStore<K: Changing> {
     /// Every status written, in order.
-    pub statuses: Mutex<Vec<SecurityGroupTighteningStatus>>,
+    pub statuses: Mutex<Vec<K::Status>>,
     /// Manifests by `namespace/name`.
     pub manifests: Mutex<BTreeMap<String, Manifest>>,
     /// Events as `(kind, reason, note)`.
@@ -27,9 +27,21 @@ pub struct MemoryStore {
     pub resource_version: Mutex<u64>,
 }
 
-impl MemoryStore {
+impl<K: Changing> Default for MemoryStore<K> {
+    fn default() -> Self {
+        MemoryStore {
+            statuses: Mutex::default(),
+            manifests: Mutex::default(),
+            events: Mutex::default(),
+            fail_status_writes: Mutex::default(),
+            resource_version: Mutex::default(),
+        }
+    }
+}
+
+impl<K: Changing> MemoryStore<K> {
     /// The last status written.
-    pub fn last_status(&self) -> Option<SecurityGroupTighteningStatus> {
+    pub fn last_status(&self) -> Option<K::Status> {
         self.statuses.lock().expect("store lock").last().cloned()
     }
 
@@ -60,11 +72,11 @@ fn conflict() -> Error {
 }
 
 #[async_trait::async_trait]
-impl Store for MemoryStore {
+impl<K: Changing> StatusStore<K> for MemoryStore<K> {
     async fn write_status(
         &self,
-        _object: &SecurityGroupTightening,
-        status: &SecurityGroupTighteningStatus,
+        _object: &K,
+        status: &K::Status,
         resource_version: Option<&str>,
     ) -> Result<Option<String>, Error> {
         if *self.fail_status_writes.lock().expect("store lock") {
@@ -82,13 +94,23 @@ impl Store for MemoryStore {
         Ok(Some(version.to_string()))
     }
 
+    async fn event(&self, _object: &K, kind: EventKind, reason: &str, note: String) {
+        self.events
+            .lock()
+            .expect("store lock")
+            .push((kind, reason.to_owned(), note));
+    }
+}
+
+#[async_trait::async_trait]
+impl<K: Changing> Store<K> for MemoryStore<K> {
     async fn put_manifest(
         &self,
         namespace: &str,
         name: &str,
         manifest: &Manifest,
     ) -> Result<(), Error> {
-        manifest_config_map(namespace, name, manifest)?;
+        manifest_config_map::<K>(namespace, name, manifest)?;
         let key = format!("{namespace}/{name}");
         self.manifests
             .lock()
@@ -126,19 +148,5 @@ impl Store for MemoryStore {
         let key = format!("{namespace}/{name}");
         self.manifests.lock().expect("store lock").remove(&key);
         Ok(())
-    }
-
-    async fn event(
-        &self,
-        object: &SecurityGroupTightening,
-        kind: EventKind,
-        reason: &str,
-        note: String,
-    ) {
-        let _ = object.name_any();
-        self.events
-            .lock()
-            .expect("store lock")
-            .push((kind, reason.to_owned(), note));
     }
 }

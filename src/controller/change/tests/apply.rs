@@ -2,10 +2,10 @@
 //! against the fakes. Invariants: make-before-break, write-ahead before the first mutation, no
 //! original rule lost when interrupted, exact revert.
 
-use super::world::{
+use crate::aws::ec2::fake::Operation;
+use crate::controller::tightening::world::{
     approved, denied, document, exact, original_group, rejected, rules, throttled, World, GROUP,
 };
-use crate::aws::ec2::fake::Operation;
 use crate::crd::{GroupApplyState, PlanPhase};
 use crate::domain::conditions::types;
 use serde_json::json;

@@ -1,6 +1,6 @@
-//! Controller layer: applying an approved plan (DESIGN I6–I8). Immediately before the write-ahead
-//! the plan is re-checked (its hash, the live snapshot, never-widen per group) and its groups are
-//! claimed; then the apply record goes into status — conditional on the resourceVersion the
+//! Controller layer: applying an approved plan (DESIGN I6–I8), for any changing kind.
+//! Immediately before the write-ahead the plan is re-checked (its hash, the live snapshot, the
+//! kind's own guard per group and its own hold) and its groups are claimed; then the apply record goes into status — conditional on the resourceVersion the
 //! decision was made from — and the manifest ConfigMap with every group's exact pre-change rules,
 //! and only then AWS: per group authorise the new rules, then revoke the old (revoke first only
 //! for a group marked `interruption`), recording each group's progress. A transient AWS error
@@ -16,34 +16,35 @@ pub(super) use outcome::set_state;
 
 use outcome::{done, group_state, halt, retrying, state};
 
-use super::report::Report;
 use super::store::EventKind;
-use super::{claim, history, observe, spec, Deps, Scope};
+use super::{claim, history, names, observe, ChangeStatus, Changing, Deps, Report, Scope};
 use crate::aws::{GroupSelector, SecurityGroups};
 use crate::controller::Error;
 use crate::crd::{short_hash, AppliedRecord, GroupApplyState, PlanPhase};
 use crate::domain::conditions::{format_time, reasons, types, Status};
 use crate::domain::plan::{snapshot_hash, Plan};
 use crate::domain::snapshot::SecurityGroup;
-use crate::domain::tightening::guard::check_group;
 use crate::domain::tightening::{GroupManifest, Manifest, MANIFEST_SCHEMA};
 use kube::runtime::controller::Action;
 use kube::ResourceExt;
 use std::time::Duration;
 
 /// Starts applying the approved plan in status: checks, claims, write-ahead, then every group.
-pub async fn start(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+pub async fn start<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     scope: &Scope,
 ) -> Result<Action, Error> {
     let plan = report
         .status
-        .plan
-        .clone()
+        .plan()
+        .cloned()
         .ok_or_else(|| Error::Plan("no plan to apply".into()))?;
-    if let Err(why) = preflight::intact(&plan, &report.object.spec.approved) {
+    if let Err(why) = preflight::intact(&plan, report.object.approved()) {
         return Ok(preflight::invalid(report, why).await);
+    }
+    if let Some(hold) = K::hold_apply(report) {
+        return Ok(preflight::held(report, hold));
     }
     // Re-read just before the write-ahead: the decision may rest on an hour-old describe.
     let (groups, _) = observe::groups(scope.sg.as_ref(), report.object).await?;
@@ -51,7 +52,11 @@ pub async fn start(
         return Ok(preflight::drifted(report));
     }
     let manifest = manifest(report, &plan, &groups, deps.now)?;
-    if let Some(why) = manifest.groups.iter().find_map(|g| check_group(g).err()) {
+    if let Some(why) = manifest
+        .groups
+        .iter()
+        .find_map(|g| report.object.check_group(g).err())
+    {
         return Ok(preflight::invalid(report, why).await);
     }
     let ids: Vec<String> = manifest.groups.iter().map(|g| g.group_id.clone()).collect();
@@ -63,20 +68,19 @@ pub async fn start(
 }
 
 /// The apply record in status (conditional on the version decided from), then the manifest.
-async fn write_ahead(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+async fn write_ahead<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     plan: &Plan,
     manifest: &Manifest,
 ) -> Result<(), Error> {
     let had_apply = report
         .status
-        .applied
-        .as_ref()
+        .applied()
         .is_some_and(|a| a.reverted_at.is_none());
     let namespace = report.object.namespace().unwrap_or_default();
-    let config_map = spec::manifest_name(&report.object.name_any(), &plan.hash);
-    report.status.applied = Some(AppliedRecord {
+    let config_map = names::manifest_name(K::SHORT_NAME, &report.object.name_any(), &plan.hash);
+    *report.status.applied_mut() = Some(AppliedRecord {
         plan_hash: plan.hash.clone(),
         started_at: format_time(deps.now),
         finished_at: None,
@@ -94,7 +98,7 @@ async fn write_ahead(
         short_hash(&plan.hash),
         manifest.groups.len()
     );
-    report.phase(PlanPhase::Applying);
+    report.status.set_phase(PlanPhase::Applying);
     report.condition(
         types::APPLIED,
         Status::False,
@@ -121,9 +125,9 @@ async fn write_ahead(
 
 /// Finishes an apply that status shows started and not finished (a restart, a transient error,
 /// or a record recovered from its manifest).
-pub async fn resume(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+pub async fn resume<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     scope: &Scope,
 ) -> Result<Action, Error> {
     let (applied, manifest) = recorded(report, deps, "resume").await?;
@@ -134,7 +138,7 @@ pub async fn resume(
     if let Some(refused) = claim::take(report, deps, scope, &ids).await? {
         return Ok(refused);
     }
-    report.phase(PlanPhase::Applying);
+    report.status.set_phase(PlanPhase::Applying);
     // Conditional on the version read: a stale cached object resumes nothing.
     report.checkpoint().await?;
     let live = scope.sg.describe_groups(&GroupSelector::ids(ids)).await?;
@@ -143,7 +147,10 @@ pub async fn resume(
 
 /// The manifest is gone. With every group still `Pending` the write-ahead never completed and
 /// AWS was not touched: start over. Otherwise halt: the pre-change rules are unknown.
-async fn without_manifest(report: &mut Report<'_>, applied: &AppliedRecord) -> Action {
+async fn without_manifest<K: Changing>(
+    report: &mut Report<'_, K>,
+    applied: &AppliedRecord,
+) -> Action {
     let untouched = applied
         .groups
         .iter()
@@ -154,8 +161,8 @@ async fn without_manifest(report: &mut Report<'_>, applied: &AppliedRecord) -> A
             short_hash(&applied.plan_hash),
             applied.manifest_config_map
         );
-        report.status.applied = None;
-        report.phase(PlanPhase::AwaitingApproval);
+        *report.status.applied_mut() = None;
+        report.status.set_phase(PlanPhase::AwaitingApproval);
         report.reconciling(reasons::PROGRESSING, &message);
         return Action::requeue(Duration::from_secs(1));
     }
@@ -167,15 +174,15 @@ async fn without_manifest(report: &mut Report<'_>, applied: &AppliedRecord) -> A
 }
 
 /// The apply recorded in status and its write-ahead manifest (`None` when the ConfigMap is gone).
-pub(super) async fn recorded(
-    report: &Report<'_>,
-    deps: &Deps<'_>,
+pub(super) async fn recorded<K: Changing>(
+    report: &Report<'_, K>,
+    deps: &Deps<'_, K>,
     doing: &str,
 ) -> Result<(AppliedRecord, Option<Manifest>), Error> {
     let applied = report
         .status
-        .applied
-        .clone()
+        .applied()
+        .cloned()
         .ok_or_else(|| Error::Plan(format!("no apply to {doing}")))?;
     let namespace = report.object.namespace().unwrap_or_default();
     let manifest = deps
@@ -185,13 +192,13 @@ pub(super) async fn recorded(
     Ok((applied, manifest))
 }
 
-fn manifest(
-    report: &Report<'_>,
+fn manifest<K: Changing>(
+    report: &Report<'_, K>,
     plan: &Plan,
     groups: &[SecurityGroup],
     now: jiff::Timestamp,
 ) -> Result<Manifest, Error> {
-    let description = spec::rule_description(&plan.hash);
+    let description = names::rule_description(&plan.hash);
     let changing = plan
         .groups
         .iter()
@@ -219,9 +226,9 @@ fn manifest(
     })
 }
 
-async fn finish(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+async fn finish<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     sg: &dyn SecurityGroups,
     manifest: &Manifest,
     live: &[SecurityGroup],
@@ -253,9 +260,9 @@ async fn finish(
 }
 
 /// One group: outer error = stop (Kubernetes, leadership), inner = the group's AWS failure.
-async fn apply_group(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+async fn apply_group<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     sg: &dyn SecurityGroups,
     entry: &GroupManifest,
     group: &SecurityGroup,
@@ -269,19 +276,23 @@ async fn apply_group(
     };
     use calls::Op::{Authorise, Revoke};
     if entry.interruption {
-        if let Err(f) = calls::call(deps, sg, entry, Revoke, &todo.revoke, false).await? {
+        if let Err(f) = calls::call(deps.fence, sg, entry, Revoke, &todo.revoke, false).await? {
             return Ok(Err(f));
         }
-        if let Err(f) = calls::call(deps, sg, entry, Authorise, &todo.authorise, false).await? {
+        if let Err(f) =
+            calls::call(deps.fence, sg, entry, Authorise, &todo.authorise, false).await?
+        {
             return Ok(Err(f));
         }
     } else {
-        if let Err(f) = calls::call(deps, sg, entry, Authorise, &todo.authorise, false).await? {
+        if let Err(f) =
+            calls::call(deps.fence, sg, entry, Authorise, &todo.authorise, false).await?
+        {
             return Ok(Err(f));
         }
         set_state(report, &entry.group_id, GroupApplyState::Authorised, None);
         report.checkpoint().await?;
-        if let Err(f) = calls::call(deps, sg, entry, Revoke, &todo.revoke, false).await? {
+        if let Err(f) = calls::call(deps.fence, sg, entry, Revoke, &todo.revoke, false).await? {
             return Ok(Err(f));
         }
     }

@@ -4,8 +4,8 @@
 //! from the manifest, a group deleted in AWS is skipped, anything else halts. The fence is
 //! checked before every mutation.
 
-use super::super::Deps;
 use crate::aws::{AuthoriseOutcome, AwsError, GroupSelector, RevokeOutcome, SecurityGroups};
+use crate::controller::leader::Fence;
 use crate::controller::Error;
 use crate::domain::snapshot::IpPermission;
 use crate::domain::tightening::manifest::GroupCalls;
@@ -67,14 +67,14 @@ pub enum Op {
 /// Does `op` with `perms`. When AWS reports a duplicate (authorise) or an absent rule (revoke),
 /// nothing was changed (AWS is atomic here): the group is read again and what remains is done.
 pub async fn call(
-    deps: &Deps<'_>,
+    fence: &Fence,
     sg: &dyn SecurityGroups,
     entry: &GroupManifest,
     op: Op,
     perms: &[IpPermission],
     revert: bool,
 ) -> Outcome {
-    match once(deps, sg, &entry.group_id, op, perms).await? {
+    match once(fence, sg, &entry.group_id, op, perms).await? {
         Ok(true) => return Ok(Ok(())),
         Ok(false) => {}
         Err(failure) => return Ok(Err(failure)),
@@ -84,7 +84,7 @@ pub async fn call(
         Ok(calls) => calls.revoke,
         Err(failure) => return Ok(Err(failure)),
     };
-    Ok(match once(deps, sg, &entry.group_id, op, &rest).await? {
+    Ok(match once(fence, sg, &entry.group_id, op, &rest).await? {
         Ok(true) => Ok(()),
         Ok(false) => Err(Failure::Halt(match op {
             Op::Authorise => "failed to authorise ingress: AWS keeps reporting duplicates".into(),
@@ -96,7 +96,7 @@ pub async fn call(
 
 /// One call, after the fence: `Ok(true)` done, `Ok(false)` duplicate / already absent.
 async fn once(
-    deps: &Deps<'_>,
+    fence: &Fence,
     sg: &dyn SecurityGroups,
     group_id: &str,
     op: Op,
@@ -105,7 +105,7 @@ async fn once(
     if perms.is_empty() {
         return Ok(Ok(true));
     }
-    deps.fence.check()?;
+    fence.check()?;
     let done = match op {
         Op::Authorise => sg
             .authorise_ingress(group_id, perms)

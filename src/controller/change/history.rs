@@ -3,9 +3,8 @@
 //! apply record is taken back from them — and their history: after each new apply only the
 //! newest `manifests.keep` are kept.
 
-use super::report::Report;
 use super::store::EventKind;
-use super::Deps;
+use super::{ChangeStatus, Changing, Deps, Report};
 use crate::controller::Error;
 use crate::crd::AppliedRecord;
 use crate::domain::conditions::reasons;
@@ -13,13 +12,16 @@ use crate::domain::tightening::history::{self, AppliedView, ManifestEntry, Recov
 use kube::ResourceExt;
 
 /// Brings `status.applied` in line with the resource's manifests.
-pub async fn recover(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<(), Error> {
+pub async fn recover<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
+) -> Result<(), Error> {
     let namespace = report.object.namespace().unwrap_or_default();
     let manifests = deps
         .store
         .list_manifests(&namespace, &report.object.name_any())
         .await?;
-    let view = report.status.applied.as_ref().map(|a| AppliedView {
+    let view = report.status.applied().map(|a| AppliedView {
         manifest: &a.manifest_config_map,
         started_at: &a.started_at,
         reverted_at: a.reverted_at.as_deref(),
@@ -28,7 +30,7 @@ pub async fn recover(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<(), Err
         Recovery::Keep => {}
         Recovery::Adopt(entry) => adopt(report, entry).await,
         Recovery::Reverted(at) => {
-            if let Some(applied) = report.status.applied.as_mut() {
+            if let Some(applied) = report.status.applied_mut().as_mut() {
                 applied.revert_started_at = applied.revert_started_at.clone().or(at.clone());
                 applied.reverted_at = at;
             }
@@ -37,7 +39,7 @@ pub async fn recover(report: &mut Report<'_>, deps: &Deps<'_>) -> Result<(), Err
     Ok(())
 }
 
-async fn adopt(report: &mut Report<'_>, entry: ManifestEntry) {
+async fn adopt<K: Changing>(report: &mut Report<'_, K>, entry: ManifestEntry) {
     let message = format!(
         "status.applied did not record the apply of ConfigMap {} (plan {}); taken from the manifest, which is the source of truth{}",
         entry.name,
@@ -49,7 +51,7 @@ async fn adopt(report: &mut Report<'_>, entry: ManifestEntry) {
         }
     );
     tracing::warn!(object = %report.key(), manifest = %entry.name, "{message}");
-    report.status.applied = Some(AppliedRecord {
+    *report.status.applied_mut() = Some(AppliedRecord {
         plan_hash: entry.plan_hash,
         started_at: entry.created_at,
         finished_at: None,
@@ -65,12 +67,11 @@ async fn adopt(report: &mut Report<'_>, entry: ManifestEntry) {
 
 /// Deletes the resource's manifests beyond the newest `manifests.keep` (never the current one).
 /// Best effort: a failure is logged, the apply goes on.
-pub async fn collect_garbage(report: &Report<'_>, deps: &Deps<'_>) {
+pub async fn collect_garbage<K: Changing>(report: &Report<'_, K>, deps: &Deps<'_, K>) {
     let namespace = report.object.namespace().unwrap_or_default();
     let current = report
         .status
-        .applied
-        .as_ref()
+        .applied()
         .map(|a| a.manifest_config_map.as_str());
     let listed = deps
         .store

@@ -2,10 +2,10 @@
 //! decision to apply may rest on old or edited data — the plan in status must still hash to its
 //! `hash` (anyone with status RBAC can patch it), and the live rules must still hash to the plan's
 //! `snapshotHash` (an evidence read can last an hour). The per-group never-widen check runs on
-//! the manifest (`domain::tightening::guard`).
+//! the manifest (the kind's [`Changing::check_group`]), and the kind's own hold.
 
-use super::super::report::Report;
 use super::super::store::EventKind;
+use super::super::{ChangeStatus, Changing, Hold, Report};
 use crate::crd::{short_hash, PlanPhase};
 use crate::domain::conditions::reasons;
 use crate::domain::plan::{plan_hash, Plan};
@@ -38,12 +38,12 @@ pub fn intact(plan: &Plan, approved: &str) -> Result<(), String> {
 /// The plan in status cannot be trusted: nothing is applied, the plan is dropped and computed
 /// again from the spec and the live rules (same inputs give the same hash, so a genuine approval
 /// stays valid).
-pub async fn invalid(report: &mut Report<'_>, why: String) -> Action {
+pub async fn invalid<K: Changing>(report: &mut Report<'_, K>, why: String) -> Action {
     let message = format!(
         "{why}; nothing was applied. The plan is computed again from the spec and the live rules"
     );
-    report.status.plan = None;
-    report.status.plan_short_hash = None;
+    *report.status.plan_mut() = None;
+    report.status.set_plan_short_hash(None);
     report.phase(PlanPhase::AwaitingApproval);
     report.stalled(reasons::PLAN_INVALID, &message);
     report
@@ -54,10 +54,18 @@ pub async fn invalid(report: &mut Report<'_>, why: String) -> Action {
 
 /// The live rules changed since the plan was computed: nothing is applied; the next reconcile
 /// re-plans and reports the stale approval.
-pub fn drifted(report: &mut Report<'_>) -> Action {
+pub fn drifted<K: Changing>(report: &mut Report<'_, K>) -> Action {
     report.reconciling(
         reasons::PLAN_STALE,
         "the live rules changed while the apply was being prepared; nothing was applied; re-planning",
     );
     Action::requeue(AGAIN)
+}
+
+/// The kind holds the approved plan (e.g. its evidence is too old): nothing is applied; the
+/// kind's message says what happens next.
+pub fn held<K: Changing>(report: &mut Report<'_, K>, hold: Hold) -> Action {
+    report.phase(PlanPhase::AwaitingApproval);
+    report.stalled(hold.reason, &hold.message);
+    Action::requeue(hold.requeue)
 }

@@ -11,9 +11,8 @@
 mod restore;
 
 use super::apply::set_state;
-use super::report::Report;
 use super::store::EventKind;
-use super::{claim, Deps, Scope};
+use super::{claim, ChangeStatus, Changing, Deps, Report, Scope};
 use crate::controller::Error;
 use crate::crd::{short_hash, GroupApplyState, PlanPhase};
 use crate::domain::conditions::{format_time, reasons, types, Status};
@@ -27,7 +26,11 @@ use std::time::Duration;
 const RETRY_FAILED: Duration = Duration::from_secs(60);
 
 /// Restores and verifies the rules recorded at the last apply.
-pub async fn run(report: &mut Report<'_>, deps: &Deps<'_>, scope: &Scope) -> Result<Action, Error> {
+pub async fn run<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
+    scope: &Scope,
+) -> Result<Action, Error> {
     let (applied, manifest) = super::apply::recorded(report, deps, "revert").await?;
     let Some(manifest) = manifest else {
         let message = format!(
@@ -38,7 +41,7 @@ pub async fn run(report: &mut Report<'_>, deps: &Deps<'_>, scope: &Scope) -> Res
     };
     deps.fence.check()?;
     report.phase(PlanPhase::Reverting);
-    if let Some(applied) = report.status.applied.as_mut() {
+    if let Some(applied) = report.status.applied_mut().as_mut() {
         applied
             .revert_started_at
             .get_or_insert_with(|| format_time(deps.now));
@@ -50,7 +53,7 @@ pub async fn run(report: &mut Report<'_>, deps: &Deps<'_>, scope: &Scope) -> Res
     let sg = scope.sg.as_ref();
     let mut deleted = Vec::new();
     for entry in &manifest.groups {
-        match restore(deps, sg, entry).await? {
+        match restore(deps.fence, sg, entry).await? {
             Restored::Done => {}
             Restored::Deleted => {
                 let why = "the group no longer exists in AWS; nothing to restore".to_owned();
@@ -80,9 +83,9 @@ pub async fn run(report: &mut Report<'_>, deps: &Deps<'_>, scope: &Scope) -> Res
     }
 }
 
-async fn reverted(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+async fn reverted<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     manifest: &Manifest,
     deleted: &[String],
     foreign: &[String],
@@ -92,11 +95,11 @@ async fn reverted(
     let namespace = report.object.namespace().unwrap_or_default();
     let mut marked = manifest.clone();
     marked.reverted_at = Some(now.clone());
-    if let Some(applied) = report.status.applied.as_ref() {
+    if let Some(applied) = report.status.applied() {
         let name = applied.manifest_config_map.clone();
         deps.store.put_manifest(&namespace, &name, &marked).await?;
     }
-    if let Some(applied) = report.status.applied.as_mut() {
+    if let Some(applied) = report.status.applied_mut().as_mut() {
         applied.reverted_at = Some(now);
         for g in applied.groups.iter_mut() {
             if g.status != GroupApplyState::Deleted {
@@ -144,7 +147,7 @@ async fn reverted(
 }
 
 /// A revert that did not reach the pre-apply rules: no `revertedAt`; tried again in a minute.
-fn failed(report: &mut Report<'_>, message: String) -> Action {
+fn failed<K: Changing>(report: &mut Report<'_, K>, message: String) -> Action {
     report.condition(
         types::REVERTED,
         Status::False,

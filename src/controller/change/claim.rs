@@ -1,13 +1,13 @@
-//! Controller layer: the tightening's side of one actor per group. Before an approved plan is
+//! Controller layer: a changing kind's side of one actor per group (a tightening and a
+//! compaction never change the same group at once). Before an approved plan is
 //! applied (or re-planned because another apply moved its groups) the groups it changes must not
 //! be claimed by another resource; the apply claims them all, atomically, before its write-ahead.
 //! A refused resource shows `Ready=False, reason=GroupClaimed` naming the holder, and checks
 //! again every few minutes. Claims are released on a verified revert and on deletion.
 
 use super::lifecycle::APPROVAL_RECHECK;
-use super::report::Report;
 use super::store::EventKind;
-use super::{spec, Deps, Scope};
+use super::{ChangeStatus, Changing, Deps, Report, Scope, FORCE_DELETE_ANNOTATION};
 use crate::controller::claims::{GroupKey, HeldBy, Holder};
 use crate::controller::Error;
 use crate::crd::{short_hash, PlanPhase};
@@ -28,7 +28,7 @@ pub fn gate(step: Step) -> bool {
 }
 
 /// The claim holder for this resource.
-pub fn holder(report: &Report<'_>) -> Holder {
+pub fn holder<K: Changing>(report: &Report<'_, K>) -> Holder {
     Holder::of(report.object)
 }
 
@@ -45,8 +45,8 @@ pub fn keys(scope: &Scope, group_ids: &[String]) -> Vec<GroupKey> {
 }
 
 /// The groups the plan in status changes.
-fn planned_groups(report: &Report<'_>) -> Vec<String> {
-    report.status.plan.as_ref().map_or_else(Vec::new, |p| {
+fn planned_groups<K: Changing>(report: &Report<'_, K>) -> Vec<String> {
+    report.status.plan().map_or_else(Vec::new, |p| {
         p.groups
             .iter()
             .filter(|g| !g.revoke.is_empty() || !g.authorise.is_empty())
@@ -56,9 +56,9 @@ fn planned_groups(report: &Report<'_>) -> Vec<String> {
 }
 
 /// `Some` (GroupClaimed reported) when another live resource holds a group the plan changes.
-pub async fn refused_if_held(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+pub async fn refused_if_held<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     scope: &Scope,
 ) -> Result<Option<Action>, Error> {
     let groups = keys(scope, &planned_groups(report));
@@ -73,9 +73,9 @@ pub async fn refused_if_held(
 }
 
 /// Claims `group_ids` for this resource: `Some` (GroupClaimed reported) when another holds one.
-pub async fn take(
-    report: &mut Report<'_>,
-    deps: &Deps<'_>,
+pub async fn take<K: Changing>(
+    report: &mut Report<'_, K>,
+    deps: &Deps<'_, K>,
     scope: &Scope,
     group_ids: &[String],
 ) -> Result<Option<Action>, Error> {
@@ -90,8 +90,8 @@ pub async fn take(
 
 /// Keeps the claims of an apply in effect (an apply made before claims existed, or a claim
 /// deleted by hand, is claimed again). Best effort: a refusal or failure is only logged.
-pub async fn keep(report: &Report<'_>, deps: &Deps<'_>, scope: &Scope) {
-    let Some(applied) = report.status.applied.as_ref() else {
+pub async fn keep<K: Changing>(report: &Report<'_, K>, deps: &Deps<'_, K>, scope: &Scope) {
+    let Some(applied) = report.status.applied() else {
         return;
     };
     if applied.reverted_at.is_some() || applied.revert_started_at.is_some() {
@@ -110,32 +110,30 @@ pub async fn keep(report: &Report<'_>, deps: &Deps<'_>, scope: &Scope) {
 }
 
 /// Releases every claim of this resource.
-pub async fn release(report: &Report<'_>, deps: &Deps<'_>) -> Result<(), Error> {
+pub async fn release<K: Changing>(report: &Report<'_, K>, deps: &Deps<'_, K>) -> Result<(), Error> {
     deps.claims.release_all(&holder(report)).await
 }
 
 /// The Warning published when the force-delete annotation skips an unverified revert.
-pub async fn forced_delete(report: &Report<'_>) {
+pub async fn forced_delete<K: Changing>(report: &Report<'_, K>) {
     let manifest = report
         .status
-        .applied
-        .as_ref()
+        .applied()
         .map(|a| a.manifest_config_map.clone())
         .unwrap_or_default();
     let message = format!(
         "deleted with {}=true before a verified revert: AWS may still hold the applied rules; ConfigMap {manifest} keeps the pre-apply rules",
-        spec::FORCE_DELETE_ANNOTATION
+        FORCE_DELETE_ANNOTATION
     );
     report
         .event(EventKind::Warning, reasons::REVERT_INCOMPLETE, message)
         .await;
 }
 
-async fn claimed(report: &mut Report<'_>, held: &HeldBy) -> Action {
+async fn claimed<K: Changing>(report: &mut Report<'_, K>, held: &HeldBy) -> Action {
     let plan = report
         .status
-        .plan
-        .as_ref()
+        .plan()
         .map(|p| short_hash(&p.hash))
         .unwrap_or_default();
     let message = format!(

@@ -3,8 +3,8 @@
 
 use super::super::apply::calls::{self, Op};
 use super::super::apply::Failure;
-use super::super::Deps;
 use crate::aws::{AwsError, GroupSelector, SecurityGroups};
+use crate::controller::leader::Fence;
 use crate::controller::Error;
 use crate::domain::tightening::{GroupManifest, Manifest};
 
@@ -35,7 +35,7 @@ impl From<Failure> for Restored {
 /// marked `interruption` (no room for both); otherwise the pre-apply rules come back first.
 /// Outer error: stop (not the leader).
 pub async fn restore(
-    deps: &Deps<'_>,
+    fence: &Fence,
     sg: &dyn SecurityGroups,
     entry: &GroupManifest,
 ) -> Result<Restored, Error> {
@@ -52,7 +52,7 @@ pub async fn restore(
             Op::Authorise => &todo.authorise,
             Op::Revoke => &todo.revoke,
         };
-        if let Err(failure) = calls::call(deps, sg, entry, op, perms, true).await? {
+        if let Err(failure) = calls::call(fence, sg, entry, op, perms, true).await? {
             return Ok(failure.into());
         }
     }

@@ -2,11 +2,11 @@
 //! a revert at the rule limit, a throttle inside an interruption group, reverts that fail or meet
 //! deleted groups, deletion that waits for a verified revert.
 
-use super::world::{
+use crate::aws::ec2::fake::Operation;
+use crate::controller::tightening::world::{
     approved, at_the_limit, denied, exact, mutations_in_order, original_group, throttled,
     two_groups, World, GROUP, OTHER,
 };
-use crate::aws::ec2::fake::Operation;
 use crate::crd::{GroupApplyState, PlanPhase};
 use crate::domain::conditions::types;
 use serde_json::json;

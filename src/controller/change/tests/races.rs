@@ -2,9 +2,9 @@
 //! a stale cached object, a lost apply record, a replica that is not the leader, two resources on
 //! one group, groups that change during planning, an edited plan, manifest history.
 
-use super::world::{approved, exact, original_group, rules, World, GROUP};
 use crate::controller::claims::{Claims, GroupKey, Holder};
 use crate::controller::leader::Fence;
+use crate::controller::tightening::world::{approved, exact, original_group, rules, World, GROUP};
 use crate::crd::PlanPhase;
 use crate::domain::conditions::types;
 use crate::domain::plan::plan_hash;
@@ -17,7 +17,9 @@ async fn a_reconcile_of_a_stale_cached_object_cannot_erase_the_apply_record_or_t
     w.reconcile().await.unwrap();
     assert_eq!(w.phase(), PlanPhase::Applied);
     let (mutations, writes) = (w.mutations(), w.store.statuses.lock().unwrap().len());
-    let error = super::reconcile(&stale, &w.deps()).await.unwrap_err();
+    let error = crate::controller::tightening::reconcile(&stale, &w.deps())
+        .await
+        .unwrap_err();
     assert!(error.is_conflict(), "{error}");
     assert_eq!(
         w.mutations(),

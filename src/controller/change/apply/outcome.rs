@@ -2,9 +2,8 @@
 //! pause (resumed from the manifest), a halt that says what was done and how to revert, and the
 //! finished apply.
 
-use super::super::report::Report;
 use super::super::store::EventKind;
-use super::super::{spec, Deps};
+use super::super::{names, ChangeStatus, Changing, Deps, Report};
 use crate::aws::AwsError;
 use crate::controller::Error;
 use crate::crd::{short_hash, GroupApplyState, GroupApplyStatus, PlanPhase};
@@ -14,14 +13,17 @@ use kube::ResourceExt;
 
 /// A transient AWS error paused the apply at `group_id`: say so; the error goes to the backoff
 /// and the next reconcile resumes from the manifest.
-pub(super) fn retrying(report: &mut Report<'_>, group_id: &str, error: AwsError) -> Error {
+pub(super) fn retrying<K: Changing>(
+    report: &mut Report<'_, K>,
+    group_id: &str,
+    error: AwsError,
+) -> Error {
     let why = format!("paused by a transient AWS error, resuming from the manifest: {error}");
     let current = group_state(report, group_id).unwrap_or_default();
     set_state(report, group_id, current, Some(why.clone()));
     let plan = report
         .status
-        .applied
-        .as_ref()
+        .applied()
         .map(|a| short_hash(&a.plan_hash))
         .unwrap_or_default();
     let message = format!("apply of plan {plan} at {group_id} {why}");
@@ -47,8 +49,11 @@ pub(super) fn state(
     }
 }
 
-pub(super) fn group_state(report: &Report<'_>, group_id: &str) -> Option<GroupApplyState> {
-    let applied = report.status.applied.as_ref()?;
+pub(super) fn group_state<K: Changing>(
+    report: &Report<'_, K>,
+    group_id: &str,
+) -> Option<GroupApplyState> {
+    let applied = report.status.applied()?;
     applied
         .groups
         .iter()
@@ -57,13 +62,13 @@ pub(super) fn group_state(report: &Report<'_>, group_id: &str) -> Option<GroupAp
 }
 
 /// Records a group's progress in the apply record.
-pub(in super::super) fn set_state(
-    report: &mut Report<'_>,
+pub(in super::super) fn set_state<K: Changing>(
+    report: &mut Report<'_, K>,
     group_id: &str,
     status: GroupApplyState,
     message: Option<String>,
 ) {
-    if let Some(applied) = report.status.applied.as_mut() {
+    if let Some(applied) = report.status.applied_mut().as_mut() {
         match applied.groups.iter_mut().find(|g| g.group_id == group_id) {
             Some(entry) => *entry = state(group_id, status, message),
             None => applied.groups.push(state(group_id, status, message)),
@@ -72,19 +77,23 @@ pub(in super::super) fn set_state(
 }
 
 /// The `kubectl patch` that requests a revert.
-fn revert_command(report: &Report<'_>) -> String {
-    format!(
-        "kubectl -n {} patch sgt {} --type merge -p '{{\"spec\":{{\"revert\":true}}}}'",
-        report.object.namespace().unwrap_or_default(),
-        report.object.name_any()
+fn revert_command<K: Changing>(report: &Report<'_, K>) -> String {
+    names::revert_command(
+        K::SHORT_NAME,
+        &report.object.namespace().unwrap_or_default(),
+        &report.object.name_any(),
     )
 }
 
-pub(super) async fn halt(report: &mut Report<'_>, group_id: Option<&str>, why: String) -> Action {
+pub(super) async fn halt<K: Changing>(
+    report: &mut Report<'_, K>,
+    group_id: Option<&str>,
+    why: String,
+) -> Action {
     if let Some(id) = group_id {
         set_state(report, id, GroupApplyState::Failed, Some(why.clone()));
     }
-    let applied = report.status.applied.clone().unwrap_or_default();
+    let applied = report.status.applied().cloned().unwrap_or_default();
     let progress: Vec<String> = applied
         .groups
         .iter()
@@ -116,11 +125,11 @@ pub(super) async fn halt(report: &mut Report<'_>, group_id: Option<&str>, why: S
     Action::await_change()
 }
 
-pub(super) async fn done(report: &mut Report<'_>, deps: &Deps<'_>) -> Action {
+pub(super) async fn done<K: Changing>(report: &mut Report<'_, K>, deps: &Deps<'_, K>) -> Action {
     let now = format_time(deps.now);
-    let plan = report.status.plan.clone().unwrap_or_default();
+    let plan = report.status.plan().cloned().unwrap_or_default();
     let mut deleted = Vec::new();
-    if let Some(applied) = report.status.applied.as_mut() {
+    if let Some(applied) = report.status.applied_mut().as_mut() {
         applied.finished_at = Some(now);
         deleted.extend(
             applied
@@ -156,8 +165,5 @@ pub(super) async fn done(report: &mut Report<'_>, deps: &Deps<'_>) -> Action {
     report
         .event(EventKind::Normal, reasons::APPLIED, message)
         .await;
-    match spec::diagnose_interval(&report.object.spec) {
-        Ok(interval) if report.object.spec.diagnose.enabled => Action::requeue(interval),
-        _ => Action::await_change(),
-    }
+    report.object.applied_requeue()
 }

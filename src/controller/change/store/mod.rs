@@ -1,46 +1,36 @@
-//! Controller layer: the tightening's Kubernetes side behind one small trait — status writes
-//! (each one conditional on the resourceVersion the reconcile started from), the write-ahead
-//! manifest ConfigMaps (labelled with their resource, listed and garbage-collected), events —
-//! so the reconcile logic runs against [`MemoryStore`] in unit tests and [`KubeStore`] for real.
+//! Controller layer: a changing kind's Kubernetes side behind one small trait — status writes
+//! (each one conditional on the resourceVersion the reconcile started from) and events (the
+//! shared [`StatusStore`]), the write-ahead manifest ConfigMaps (labelled with their kind and
+//! resource, listed and garbage-collected) — so the engine runs against [`MemoryStore`] in unit
+//! tests and [`KubeStore`] for real.
 
+use super::Changing;
 use crate::controller::labels::label_value;
 use crate::controller::leader::Fence;
+use crate::controller::report::StatusStore;
 use crate::controller::status::apply_status_at;
 use crate::controller::{Error, Events, MANAGER};
-use crate::crd::{SecurityGroupTightening, SecurityGroupTighteningStatus};
 use crate::domain::tightening::history::ManifestEntry;
 use crate::domain::tightening::Manifest;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::ResourceExt;
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
+
+pub use crate::controller::report::EventKind;
 
 /// The key of the manifest JSON inside the ConfigMap.
 pub const MANIFEST_KEY: &str = "manifest.json";
+/// The label naming a manifest's kind.
+pub const KIND_LABEL: &str = "sgtightener.io/kind";
 
-/// Whether an event is routine or needs attention.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventKind {
-    /// `Normal`.
-    Normal,
-    /// `Warning`.
-    Warning,
-}
-
-/// Kubernetes reads and writes the tightening reconcile needs.
+/// Kubernetes reads and writes the engine needs for kind `K`: status and events (the shared
+/// [`StatusStore`], server-side apply as `sg-tightener`, conditional on a resourceVersion), and
+/// the manifests of `K`'s resources.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
-    /// Replaces the status this controller owns (server-side apply as `sg-tightener`). With
-    /// `resource_version`, the write fails with a conflict ([`Error::is_conflict`]) when the
-    /// object changed since that version was read. Returns the object's new resourceVersion.
-    async fn write_status(
-        &self,
-        object: &SecurityGroupTightening,
-        status: &SecurityGroupTighteningStatus,
-        resource_version: Option<&str>,
-    ) -> Result<Option<String>, Error>;
-
+pub trait Store<K: Changing>: StatusStore<K> {
     /// Creates or replaces the manifest ConfigMap `name` in `namespace` (no owner reference: it
     /// outlives the resource).
     async fn put_manifest(
@@ -62,36 +52,37 @@ pub trait Store: Send + Sync {
 
     /// Deletes a manifest ConfigMap (garbage collection of old ones).
     async fn delete_manifest(&self, namespace: &str, name: &str) -> Result<(), Error>;
-
-    /// Publishes an event about the resource (best effort).
-    async fn event(
-        &self,
-        object: &SecurityGroupTightening,
-        kind: EventKind,
-        reason: &str,
-        note: String,
-    );
 }
 
-/// The real store: the API server. Nothing is written while the fence is closed.
-pub struct KubeStore {
+/// The real store of kind `K`: the API server. Nothing is written while the fence is closed.
+pub struct KubeStore<K> {
     /// Kubernetes client.
     pub client: kube::Client,
     /// Event publisher.
     pub events: Events,
     /// Open while this replica may act.
     pub fence: Arc<Fence>,
+    kind: PhantomData<fn() -> K>,
 }
 
-/// The label naming a manifest's resource.
-pub const RESOURCE_LABEL: &str = "sgtightener.io/tightening";
+impl<K> KubeStore<K> {
+    /// The store on `client`.
+    pub fn new(client: kube::Client, events: Events, fence: Arc<Fence>) -> Self {
+        KubeStore {
+            client,
+            events,
+            fence,
+            kind: PhantomData,
+        }
+    }
+}
 
 #[async_trait::async_trait]
-impl Store for KubeStore {
+impl<K: Changing> StatusStore<K> for KubeStore<K> {
     async fn write_status(
         &self,
-        object: &SecurityGroupTightening,
-        status: &SecurityGroupTighteningStatus,
+        object: &K,
+        status: &K::Status,
         resource_version: Option<&str>,
     ) -> Result<Option<String>, Error> {
         self.fence.check()?;
@@ -102,6 +93,16 @@ impl Store for KubeStore {
         apply_status_at(&self.client, object, value, resource_version).await
     }
 
+    async fn event(&self, object: &K, kind: EventKind, reason: &str, note: String) {
+        match kind {
+            EventKind::Normal => self.events.normal(object, reason, note).await,
+            EventKind::Warning => self.events.warning(object, reason, note).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<K: Changing> Store<K> for KubeStore<K> {
     async fn put_manifest(
         &self,
         namespace: &str,
@@ -110,7 +111,7 @@ impl Store for KubeStore {
     ) -> Result<(), Error> {
         self.fence.check()?;
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
-        let config_map = manifest_config_map(namespace, name, manifest)?;
+        let config_map = manifest_config_map::<K>(namespace, name, manifest)?;
         let params = PatchParams::apply(MANAGER).force();
         api.patch(name, &params, &Patch::Apply(&config_map))
             .await
@@ -134,7 +135,9 @@ impl Store for KubeStore {
     ) -> Result<Vec<ManifestEntry>, Error> {
         let api: Api<ConfigMap> = Api::namespaced(self.client.clone(), namespace);
         let selector = format!(
-            "app.kubernetes.io/managed-by={MANAGER},{RESOURCE_LABEL}={}",
+            "app.kubernetes.io/managed-by={MANAGER},{KIND_LABEL}={},{}={}",
+            K::kind(&()),
+            K::MANIFEST_LABEL,
             label_value(name)
         );
         let list = api
@@ -168,23 +171,10 @@ impl Store for KubeStore {
             )),
         }
     }
-
-    async fn event(
-        &self,
-        object: &SecurityGroupTightening,
-        kind: EventKind,
-        reason: &str,
-        note: String,
-    ) {
-        match kind {
-            EventKind::Normal => self.events.normal(object, reason, note).await,
-            EventKind::Warning => self.events.warning(object, reason, note).await,
-        }
-    }
 }
 
-/// The ConfigMap holding `manifest`, labelled so `kubectl get cm -l app.kubernetes.io/managed-by=sg-tightener` finds it.
-pub fn manifest_config_map(
+/// The ConfigMap holding `manifest` of a `K`, labelled so `kubectl get cm -l app.kubernetes.io/managed-by=sg-tightener` finds it.
+pub fn manifest_config_map<K: Changing>(
     namespace: &str,
     name: &str,
     manifest: &Manifest,
@@ -199,11 +189,8 @@ pub fn manifest_config_map(
             "app.kubernetes.io/managed-by".to_owned(),
             MANAGER.to_owned(),
         ),
-        (RESOURCE_LABEL.to_owned(), label_value(resource)),
-        (
-            "sgtightener.io/kind".to_owned(),
-            "SecurityGroupTightening".to_owned(),
-        ),
+        (K::MANIFEST_LABEL.to_owned(), label_value(resource)),
+        (KIND_LABEL.to_owned(), K::kind(&()).into_owned()),
         (
             "sgtightener.io/plan".to_owned(),
             crate::crd::short_hash(&manifest.plan_hash),
@@ -257,6 +244,7 @@ pub use memory::MemoryStore;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crd::SecurityGroupTightening;
     use crate::domain::tightening::MANIFEST_SCHEMA;
 
     #[test]
@@ -270,7 +258,12 @@ mod tests {
             groups: Vec::new(),
             reverted_at: None,
         };
-        let cm = manifest_config_map("payments", "sgt-web-0123456789ab", &manifest).unwrap();
+        let cm = manifest_config_map::<SecurityGroupTightening>(
+            "payments",
+            "sgt-web-0123456789ab",
+            &manifest,
+        )
+        .unwrap();
         assert!(
             cm.metadata.owner_references.is_none(),
             "the manifest outlives the resource"
