@@ -33,12 +33,6 @@ const UNEXERCISED: &[(&str, &str, &str, &str)] = &[
     ),
     (
         "sgtightener.io",
-        "securitygroupcompactions",
-        "patch",
-        "the finalizer: added by the kind's own reconciler, not by the placeholder",
-    ),
-    (
-        "sgtightener.io",
         "securitygrouptightenings",
         "get",
         "a group claim's holder is read only when another resource holds the group",

@@ -21,7 +21,6 @@ struct Expectation {
 }
 
 fn expectations() -> Vec<Expectation> {
-    const NOT_IMPLEMENTED: (&str, &str) = ("Unknown", "NotImplemented");
     vec![
         Expectation {
             // The sample names groups that do not exist in the emulator: the reconciler stalls.
@@ -42,8 +41,9 @@ fn expectations() -> Vec<Expectation> {
             edit: || json!({ "spec": { "maxConcurrency": 8 } }),
         },
         Expectation {
+            // The sample names groups that do not exist in the emulator: nothing is planned.
             sample: "securitygroupcompaction.yaml",
-            ready: NOT_IMPLEMENTED,
+            ready: ("False", "GroupsNotFound"),
             edit: || json!({ "spec": { "ratio": 0.5 } }),
         },
     ]

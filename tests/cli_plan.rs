@@ -3,7 +3,7 @@
 //! 443, 5432 and 8443 shrink from 196,608 trusted addresses to 74).
 
 use ipnet::Ipv4Net;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Output, Stdio};
@@ -286,13 +286,32 @@ fn compact_merges_near_adjacent_rules_and_reports_rules_saved() {
             path.to_str().unwrap(),
             "--ratio",
             "0.5",
+            "--region",
+            "us-east-1",
         ],
         None,
     ));
+    assert_eq!(
+        (&plan["schema"], &plan["tool"], &plan["region"]),
+        (
+            &json!("sg-tightener.plan/v1"),
+            &json!("sg_compact"),
+            &json!("us-east-1")
+        )
+    );
     assert_eq!(
         strings(&plan["groups"][0]["authorise"]),
         ["tcp:443 10.0.0.0/22"]
     );
     assert_eq!(plan["summary"]["rulesSaved"], 1);
+    let group = &plan["groups"][0];
+    assert_eq!(
+        (
+            &group["currentRules"],
+            &group["projectedRules"],
+            &group["addressesAdded"]
+        ),
+        (&json!(2), &json!(1), &json!(512))
+    );
     assert_eq!(plan["snapshotHash"].as_str().unwrap().len(), 64);
 }

@@ -1,8 +1,8 @@
 //! Controller layer: one actor per security group (DESIGN §6.1), for every kind that changes
-//! rules from an approved plan (tightening today, compaction next). A claim is a ConfigMap in
-//! the operator's own namespace named from account, region and group id, created if absent —
-//! atomic across replicas and namespaces — and holding the claiming resource's kind, namespace
-//! and name. A claim whose holder no longer exists is taken over. Claims are released when the
+//! rules from an approved plan (tightening and compaction, through `controller::change`). A
+//! claim is a ConfigMap in the operator's own namespace named from account, region and group id,
+//! created if absent — atomic across replicas and namespaces — and holding the claiming
+//! resource's kind, namespace and name. A claim whose holder no longer exists is taken over. Claims are released when the
 //! holder reverts or is deleted. RBAC: `get`, `list`, `create`, `delete` on ConfigMaps in that
 //! namespace.
 

@@ -7,7 +7,7 @@ use super::group::GroupOutcome;
 use super::model::{GroupPlan, Plan};
 use super::options::DEFAULT_MAX_RULES;
 use super::tighten::{assemble, parse_groups, PlanError};
-use crate::domain::cidr::{compact_nets, compactable};
+use crate::domain::cidr::{compact_nets, compactable, range_of, Block, Observed};
 use crate::domain::rules::{ipv4_addresses, Rule, Traffic};
 use crate::domain::snapshot::SecurityGroup;
 use ipnet::Ipv4Net;
@@ -43,8 +43,12 @@ pub fn count_group(rules: &[Rule]) -> (usize, usize) {
     )
 }
 
-fn compactable_cidr(rule: &Rule) -> Option<Ipv4Net> {
+/// The CIDR (host bits cleared) of a rule compaction may merge: an IPv4 CIDR inside one RFC 1918
+/// block, not a break-glass rule. `None` for every other rule (SG references, prefix lists,
+/// IPv6, public CIDRs, break-glass rules), which compaction never touches.
+pub fn compactable_cidr(rule: &Rule) -> Option<Ipv4Net> {
     rule.v4_cidr()
+        .map(|n| n.trunc())
         .filter(|n| compactable(*n) && !rule.is_break_glass())
 }
 
@@ -68,10 +72,12 @@ fn compact_group(group: &SecurityGroup, rules: &[Rule], options: &CompactOptions
         by_traffic.entry(rule.traffic).or_default().push(rule);
     }
     let (mut revoke, mut authorise) = (Vec::new(), Vec::new());
+    let mut added = 0;
     for (traffic, members) in &by_traffic {
         let current: Vec<Ipv4Net> = members.iter().filter_map(|r| r.v4_cidr()).collect();
         let compacted: BTreeSet<Ipv4Net> =
             compact_nets(&current, options.ratio).into_iter().collect();
+        added += never_granted(&current, &compacted);
         revoke.extend(
             members
                 .iter()
@@ -100,6 +106,9 @@ fn compact_group(group: &SecurityGroup, rules: &[Rule], options: &CompactOptions
     }
     let untouched = total - compactable_count;
     let plan = GroupPlan {
+        current_rules: Some(total as u32),
+        projected_rules: Some(projected as u32),
+        addresses_added: Some(added),
         group_id: group.group_id.clone(),
         revoke: revoke.iter().map(ToString::to_string).collect(),
         authorise: authorise.iter().map(ToString::to_string).collect(),
@@ -116,4 +125,17 @@ fn compact_group(group: &SecurityGroup, rules: &[Rule], options: &CompactOptions
         addresses_after: ipv4_addresses(&authorise),
         plan,
     }
+}
+
+/// Addresses inside `cover` (disjoint blocks covering every net of `granted`) that none of
+/// `granted` allowed.
+pub fn never_granted<'a>(granted: &[Ipv4Net], cover: impl IntoIterator<Item = &'a Ipv4Net>) -> u64 {
+    let granted = Observed::from_ranges(granted.iter().map(|n| range_of(*n)));
+    cover
+        .into_iter()
+        .map(|n| {
+            let block = Block::from_net(*n);
+            block.size() - granted.count_in_block(block)
+        })
+        .sum()
 }

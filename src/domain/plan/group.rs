@@ -98,6 +98,9 @@ pub(super) fn plan_group(
         interruption,
         warnings,
         rules_saved: None,
+        current_rules: None,
+        projected_rules: None,
+        addresses_added: None,
         refused: None,
     };
     GroupOutcome {

@@ -88,6 +88,18 @@ pub struct GroupPlan {
     /// Rules the group saves (compaction plans only): revoked minus authorised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rules_saved: Option<u32>,
+    /// Rules the group has now, as AWS counts them (compaction plans only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_rules: Option<u32>,
+    /// Rules the group will have once the plan is applied (compaction plans only):
+    /// `currentRules − rulesSaved`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub projected_rules: Option<u32>,
+    /// Addresses that no rule of the group granted before and the merged blocks grant now,
+    /// summed over protocol and ports (compaction plans only; 0 with `ratio: 0`). Compaction
+    /// widens access by design, by at most `ratio` of each new block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses_added: Option<u64>,
     /// Why the plan leaves this group unchanged although it has rules to tighten, e.g. the rule
     /// budget cannot hold even one replacement per rule. Absent when the group is planned.
     #[serde(default, skip_serializing_if = "Option::is_none")]

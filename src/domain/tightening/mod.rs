@@ -2,8 +2,11 @@
 //! one next step from plain facts, [`manifest`] is the write-ahead record of an apply and the
 //! exact-revert arithmetic, [`guard`] re-checks a recorded intent before AWS is touched,
 //! [`history`] reconciles `status.applied` with the manifests and picks the ones to keep,
-//! [`diagnose`] finds rejected traffic no current rule covers.
+//! [`diagnose`] finds rejected traffic no current rule covers. The lifecycle, the manifest and
+//! the history are the change engine's for every kind; [`compact_guard`] is the compaction's
+//! guard beside the tightening's.
 
+pub mod compact_guard;
 pub mod decide;
 pub mod diagnose;
 pub mod guard;

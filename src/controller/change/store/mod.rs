@@ -244,7 +244,7 @@ pub use memory::MemoryStore;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crd::SecurityGroupTightening;
+    use crate::crd::{SecurityGroupCompaction, SecurityGroupTightening};
     use crate::domain::tightening::MANIFEST_SCHEMA;
 
     #[test]
@@ -273,5 +273,15 @@ mod tests {
         assert_eq!(labels["sgtightener.io/kind"], "SecurityGroupTightening");
         assert_eq!(labels["sgtightener.io/plan"], "0123456789ab");
         assert_eq!(manifest_of(&cm).unwrap(), manifest);
+        let cm = manifest_config_map::<SecurityGroupCompaction>(
+            "payments",
+            "sgc-web-0123456789ab",
+            &manifest,
+        )
+        .unwrap();
+        let labels = cm.metadata.labels.clone().unwrap();
+        assert_eq!(labels["sgtightener.io/compaction"], "web");
+        assert_eq!(labels["sgtightener.io/kind"], "SecurityGroupCompaction");
+        assert!(!labels.contains_key("sgtightener.io/tightening"));
     }
 }

@@ -1,0 +1,107 @@
+//! Controller layer: the compaction's report — the shared [`crate::controller::report::Report`]
+//! over SecurityGroupCompaction's status — and what the change engine needs to know of the kind
+//! ([`Changing`]: its spec's answers and its guard, `domain::tightening::compact_guard`).
+
+use super::spec;
+use crate::aws::GroupSelector;
+use crate::controller::change::{ChangeStatus, Changing};
+use crate::controller::report::{KindStatus, Reported};
+use crate::crd::{
+    AppliedRecord, AwsTarget, DeletionPolicy, PlanPhase, SecurityGroupCompaction,
+    SecurityGroupCompactionStatus,
+};
+use crate::domain::conditions::Condition;
+use crate::domain::plan::Plan;
+use crate::domain::tightening::compact_guard::check_compaction;
+use crate::domain::tightening::GroupManifest;
+
+/// One compaction reconcile's view of the status.
+pub type Report<'a> = crate::controller::change::Report<'a, SecurityGroupCompaction>;
+
+impl KindStatus for SecurityGroupCompactionStatus {
+    fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+
+    fn observed_generation(&self) -> Option<i64> {
+        self.observed_generation
+    }
+
+    fn set_observed_generation(&mut self, generation: Option<i64>) {
+        self.observed_generation = generation;
+    }
+}
+
+impl ChangeStatus for SecurityGroupCompactionStatus {
+    fn phase(&self) -> PlanPhase {
+        self.phase
+    }
+
+    fn set_phase(&mut self, phase: PlanPhase) {
+        self.phase = phase;
+    }
+
+    fn plan(&self) -> Option<&Plan> {
+        self.plan.as_ref()
+    }
+
+    fn plan_mut(&mut self) -> &mut Option<Plan> {
+        &mut self.plan
+    }
+
+    fn set_plan_short_hash(&mut self, short: Option<String>) {
+        self.plan_short_hash = short;
+    }
+
+    fn applied(&self) -> Option<&AppliedRecord> {
+        self.applied.as_ref()
+    }
+
+    fn applied_mut(&mut self) -> &mut Option<AppliedRecord> {
+        &mut self.applied
+    }
+}
+
+impl Reported for SecurityGroupCompaction {
+    type Status = SecurityGroupCompactionStatus;
+
+    fn current_status(&self) -> Option<&SecurityGroupCompactionStatus> {
+        self.status.as_ref()
+    }
+}
+
+impl Changing for SecurityGroupCompaction {
+    const SHORT_NAME: &'static str = "sgc";
+    const MANIFEST_LABEL: &'static str = "sgtightener.io/compaction";
+    const NOTHING_TO_CHANGE: &'static str = "no rules can be merged within spec.ratio";
+
+    fn target(&self) -> &AwsTarget {
+        &self.spec.target
+    }
+
+    fn selector(&self) -> GroupSelector {
+        spec::selector(&self.spec)
+    }
+
+    fn approved(&self) -> &str {
+        &self.spec.approved
+    }
+
+    fn revert_requested(&self) -> bool {
+        self.spec.revert
+    }
+
+    fn deletion_policy(&self) -> DeletionPolicy {
+        self.spec.deletion_policy
+    }
+
+    /// Only RFC 1918 CIDR rules that are not break-glass, merged within `spec.ratio`, every
+    /// revoked CIDR still covered.
+    fn check_group(&self, entry: &GroupManifest) -> Result<(), String> {
+        check_compaction(entry, self.spec.ratio)
+    }
+}
