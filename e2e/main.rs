@@ -12,6 +12,7 @@ mod breakglass_refcount;
 mod chart;
 mod chart_access;
 mod chart_audit;
+mod compaction;
 mod crds;
 mod operator;
 mod orgscan;
