@@ -62,6 +62,13 @@ use crate::domain::plan::Plan;
         description = "AWS region"
     ),
     printcolumn(
+        name = "Groups",
+        type_ = "integer",
+        json_path = ".status.plan.summary.groups",
+        priority = 1,
+        description = "Groups in the plan"
+    ),
+    printcolumn(
         name = "Message",
         type_ = "string",
         json_path = ".status.conditions[?(@.type==\"Ready\")].message",
@@ -113,7 +120,9 @@ pub struct SecurityGroupCompactionStatus {
     #[serde(default)]
     #[schemars(schema_with = "validation::conditions")]
     pub conditions: Vec<Condition>,
-    /// The current plan (`summary.rulesSaved` set). Approve it by copying `plan.hash` into
+    /// The current plan: per group the rules to revoke and authorise, `currentRules`,
+    /// `projectedRules`, `rulesSaved` and `addressesAdded` (never-granted addresses the merged
+    /// blocks add), totals in `summary` (`rulesSaved`). Approve it by copying `plan.hash` into
     /// `spec.approved`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<Plan>,

@@ -173,12 +173,12 @@ mod properties {
         })
     }
 
-    /// Nets packed into one /16 so that merges are likely.
+    /// Nets of sizes /18 to /30 packed into one /16, so that merges are likely.
     fn dense_nets() -> impl Strategy<Value = Vec<Ipv4Net>> {
-        prop::collection::vec((0u32..256, 20u8..=26), 1..40).prop_map(|list| {
+        prop::collection::vec((0u32..65536, 18u8..=30), 1..40).prop_map(|list| {
             list.into_iter()
-                .map(|(third, prefix)| {
-                    Ipv4Net::new(Ipv4Addr::new(10, 7, third as u8, 0), prefix)
+                .map(|(offset, prefix)| {
+                    Ipv4Net::new(Ipv4Addr::from(0x0A07_0000 | offset), prefix)
                         .unwrap()
                         .trunc()
                 })
