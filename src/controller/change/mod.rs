@@ -97,6 +97,14 @@ pub trait Changing: super::Reconciler + Reported<Status: ChangeStatus> {
     fn hold_apply(_report: &Report<'_, Self>) -> Option<Hold> {
         None
     }
+    /// What an applied plan did, for the `Applied` condition and event.
+    fn applied_summary(plan: &Plan) -> String {
+        let s = &plan.summary;
+        format!(
+            "revoked {} rules, authorised {} rules; trusted addresses {} → {}",
+            s.rules_revoked, s.rules_authorised, s.addresses_before, s.addresses_after
+        )
+    }
     /// When to look again once the plan is applied and nothing else is due.
     fn applied_requeue(&self) -> Action {
         Action::await_change()

@@ -99,6 +99,17 @@ impl Changing for SecurityGroupCompaction {
         self.spec.deletion_policy
     }
 
+    fn applied_summary(plan: &Plan) -> String {
+        let s = &plan.summary;
+        let added: u64 = plan.groups.iter().filter_map(|g| g.addresses_added).sum();
+        format!(
+            "revoked {} rules, authorised {} rules: {} rules saved, {added} never-granted addresses added",
+            s.rules_revoked,
+            s.rules_authorised,
+            s.rules_saved.unwrap_or_default()
+        )
+    }
+
     /// Only RFC 1918 CIDR rules that are not break-glass, merged within `spec.ratio`, every
     /// revoked CIDR still covered.
     fn check_group(&self, entry: &GroupManifest) -> Result<(), String> {

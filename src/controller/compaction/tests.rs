@@ -294,3 +294,60 @@ async fn an_edited_plan_that_touches_a_break_glass_rule_is_refused_before_aws() 
     assert!(message.contains("never touches"), "{message}");
     assert_eq!(w.aws.security_groups.mutations(), 0);
 }
+
+#[tokio::test]
+async fn deleting_with_deletion_policy_revert_restores_the_rules_and_releases_the_group() {
+    let mut w = World::new(mixed(), 0.5);
+    let before = exact(&w.live());
+    w.edit(json!({"deletionPolicy": "Revert"}));
+    w.reconcile().await;
+    let hash = w.plan().hash;
+    w.edit(json!({"approved": hash}));
+    w.reconcile().await;
+    let (_, _, message) = w.ready();
+    assert!(
+        message.contains("1 rules saved, 512 never-granted addresses added"),
+        "{message}"
+    );
+    assert_ne!(exact(&w.live()), before);
+    crate::controller::change::cleanup(&w.object, &w.deps())
+        .await
+        .unwrap();
+    assert_eq!(
+        exact(&w.live()),
+        before,
+        "reverted before the finalizer goes"
+    );
+    let key = GroupKey {
+        account: "123456789012".into(),
+        region: "af-south-1".into(),
+        group_id: GROUP.into(),
+    };
+    let tightening = Holder {
+        kind: "SecurityGroupTightening".into(),
+        namespace: "payments".into(),
+        name: "web".into(),
+    };
+    assert!(w
+        .claims
+        .held_by_other(&[key], &tightening)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
+async fn deleting_with_the_default_orphan_policy_leaves_aws_as_applied() {
+    let mut w = World::new(mixed(), 0.5);
+    w.reconcile().await;
+    let hash = w.plan().hash;
+    w.edit(json!({"approved": hash}));
+    w.reconcile().await;
+    let applied = exact(&w.live());
+    let mutations = w.aws.security_groups.mutations();
+    crate::controller::change::cleanup(&w.object, &w.deps())
+        .await
+        .unwrap();
+    assert_eq!(exact(&w.live()), applied);
+    assert_eq!(w.aws.security_groups.mutations(), mutations);
+}

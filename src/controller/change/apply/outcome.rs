@@ -139,14 +139,10 @@ pub(super) async fn done<K: Changing>(report: &mut Report<'_, K>, deps: &Deps<'_
                 .map(|g| g.group_id.clone()),
         );
     }
-    let s = &plan.summary;
     let mut message = format!(
-        "plan {} applied: revoked {} rules, authorised {} rules; trusted addresses {} → {}",
+        "plan {} applied: {}",
         short_hash(&plan.hash),
-        s.rules_revoked,
-        s.rules_authorised,
-        s.addresses_before,
-        s.addresses_after
+        K::applied_summary(&plan)
     );
     if !deleted.is_empty() {
         message.push_str(&format!(
