@@ -66,6 +66,8 @@ fn message(plan: &Plan, reason: PlanReason) -> String {
         PlanReason::Created => "new resource",
         PlanReason::InputsChanged => "inputs changed",
         PlanReason::SnapshotDrift { .. } => "live rules changed",
+        // a compaction reads no flow logs, so its facts never say its evidence is stale
+        PlanReason::EvidenceStale => "re-planned",
     };
     let s = &plan.summary;
     let added: u64 = plan.groups.iter().filter_map(|g| g.addresses_added).sum();
