@@ -194,4 +194,6 @@ mod tests;
 #[cfg(test)]
 mod tests_evidence;
 #[cfg(test)]
+mod tests_readmit;
+#[cfg(test)]
 pub(crate) mod world;

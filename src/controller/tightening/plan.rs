@@ -21,7 +21,8 @@ use crate::domain::evidence::coverage::interfaces::{
 use crate::domain::network::Destination;
 use crate::domain::plan::{build_plan, Evidence, Plan, Tightening};
 use crate::domain::snapshot::SecurityGroup;
-use crate::domain::tightening::PlanReason;
+use crate::domain::tightening::readmit::{pre_apply_groups, rebase};
+use crate::domain::tightening::{Manifest, PlanReason};
 use crate::metrics::PlanLabels;
 use kube::ResourceExt;
 use std::collections::BTreeSet;
@@ -71,9 +72,19 @@ impl Planning<'_> {
             vpcs: Some(&network.vpcs),
         };
         let options = spec::plan_options(&object.spec);
-        let tightening =
-            build_plan(self.groups, &evidence, &options).map_err(|e| Error::Plan(e.to_string()))?;
+        let chained = self.applied_manifest(report).await?;
+        let planned_from = match &chained {
+            Some((_, manifest)) => pre_apply_groups(self.groups, manifest)
+                .map_err(|e| Error::Plan(format!("the rules before the first apply: {e}")))?,
+            None => self.groups.to_vec(),
+        };
+        let tightening = build_plan(&planned_from, &evidence, &options)
+            .map_err(|e| Error::Plan(e.to_string()))?;
         let mut plan = tightening.plan.clone();
+        if let Some((name, _)) = &chained {
+            plan = rebase(plan, self.groups, &planned_from, options.max_rules, name)
+                .map_err(|e| Error::Plan(e.to_string()))?;
+        }
         plan.inputs_hash = inputs.to_owned();
         plan.generated_at = Some(format_time(d.now));
         let namespace = object.namespace().unwrap_or_default();
@@ -96,6 +107,28 @@ impl Planning<'_> {
         record(report, plan, summary, &gaps, reason).await;
         self.metrics(report);
         Ok(())
+    }
+
+    /// The manifest of the apply whose rules are live (finished, no revert begun), if any: a
+    /// plan after it is computed from the rules before the first apply of the chain
+    /// (`domain::tightening::readmit`), so a source the apply locked out can be re-admitted.
+    async fn applied_manifest(
+        &self,
+        report: &Report<'_>,
+    ) -> Result<Option<(String, Manifest)>, Error> {
+        let Some(applied) = report.status.applied.as_ref() else {
+            return Ok(None);
+        };
+        if applied.finished_at.is_none()
+            || applied.reverted_at.is_some()
+            || applied.revert_started_at.is_some()
+        {
+            return Ok(None);
+        }
+        let namespace = report.object.namespace().unwrap_or_default();
+        let name = applied.manifest_config_map.clone();
+        let manifest = self.deps.store.get_manifest(&namespace, &name).await?;
+        Ok(manifest.map(|m| (name, m)))
     }
 
     fn metrics(&self, report: &Report<'_>) {

@@ -124,6 +124,8 @@ mod tests {
             authorise: authorise.iter().map(|s| s.to_string()).collect(),
             description: "sg-tightener abc".into(),
             ip_permissions,
+            original_permissions: None,
+            authorised_before: Vec::new(),
         }
     }
 

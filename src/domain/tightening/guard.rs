@@ -2,7 +2,10 @@
 //! by anyone with status RBAC, so the apply re-checks each group's intent against the
 //! pre-apply rules it just recorded: it revokes only rules the group has, and it never widens
 //! access (DESIGN I1) — every authorised rule is an IPv4 block inside a revoked rule of the same
-//! protocol, and its ports are covered by revoked rules that contain the block.
+//! protocol, and its ports are covered by revoked rules that contain the block. In a chained
+//! apply (a re-plan after an apply) the rules before the FIRST apply count too: a source the
+//! first apply locked out may be re-admitted inside the original rule that allowed it, and
+//! never beyond it.
 
 use super::manifest::GroupManifest;
 use crate::domain::rules::{parse_rule, PortRange, Rule, Traffic};
@@ -22,6 +25,12 @@ pub fn check_group(entry: &GroupManifest) -> Result<(), String> {
             ));
         }
         revoked.push(rule);
+    }
+    if entry.original_permissions.is_some() {
+        let original = entry
+            .rules_original()
+            .map_err(|e| format!("{id}: cannot read the rules before the first apply: {e}"))?;
+        revoked.extend(original.into_values());
     }
     for text in &entry.authorise {
         let rule = parse(id, text)?;
@@ -95,6 +104,8 @@ mod tests {
             authorise: authorise.iter().map(|s| s.to_string()).collect(),
             description: "sg-tightener abc".into(),
             ip_permissions: permissions_from_strings(&texts, |_| None).unwrap(),
+            original_permissions: None,
+            authorised_before: Vec::new(),
         }
     }
 

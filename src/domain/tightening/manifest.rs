@@ -33,6 +33,12 @@ pub struct Manifest {
     /// `status.applied.revertedAt` follows it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reverted_at: Option<String>,
+    /// The ConfigMap of the apply this one was made on top of (its rules were live, not
+    /// reverted, when this apply started): the manifests form a chain. Every entry carries the
+    /// chain's original rules forward, so a revert of the newest apply restores the state before
+    /// the first one even when the older ConfigMaps were garbage-collected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
 }
 
 /// One group's pre-change rules and intent.
@@ -55,6 +61,14 @@ pub struct GroupManifest {
     /// The group's ingress permissions before the apply, exactly as AWS described them
     /// (PascalCase, descriptions included).
     pub ip_permissions: Vec<IpPermission>,
+    /// In a chained apply: the group's ingress permissions before the FIRST apply of the chain,
+    /// exactly as AWS described them. A revert restores these (absent: `ipPermissions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_permissions: Option<Vec<IpPermission>>,
+    /// In a chained apply: rule strings that earlier applies of the chain authorised. A revert
+    /// removes those that are not original rules, like this apply's own `authorise`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorised_before: Vec<String>,
 }
 
 /// The AWS calls one group still needs: authorise these, revoke those (either may be empty).
@@ -83,7 +97,50 @@ impl GroupManifest {
             authorise: plan.authorise.clone(),
             description: description.to_owned(),
             ip_permissions: live.ip_permissions.clone(),
+            original_permissions: None,
+            authorised_before: Vec::new(),
         }
+    }
+
+    /// Chains this entry onto the same group's entry of the previous (live, unreverted) apply:
+    /// the original rules and everything the chain authorised are carried forward.
+    pub fn chain_onto(mut self, previous: &GroupManifest) -> Self {
+        self.original_permissions = Some(previous.original().to_vec());
+        let mut before: BTreeSet<String> = previous.authorised_before.iter().cloned().collect();
+        before.extend(previous.authorise.iter().cloned());
+        self.authorised_before = before.into_iter().collect();
+        self
+    }
+
+    /// A group the previous apply changed and this one does not: no calls, but a revert of this
+    /// apply must still restore it.
+    pub fn carried(previous: &GroupManifest, live: &SecurityGroup) -> Self {
+        GroupManifest {
+            group_id: previous.group_id.clone(),
+            interruption: false,
+            revoke: Vec::new(),
+            authorise: Vec::new(),
+            description: previous.description.clone(),
+            ip_permissions: live.ip_permissions.clone(),
+            original_permissions: None,
+            authorised_before: Vec::new(),
+        }
+        .chain_onto(previous)
+    }
+
+    /// The permissions a revert restores: before the first apply of the chain.
+    pub fn original(&self) -> &[IpPermission] {
+        self.original_permissions
+            .as_deref()
+            .unwrap_or(&self.ip_permissions)
+    }
+
+    /// Rule strings the chain (earlier applies and this one) authorised.
+    pub fn authorised_by_chain(&self) -> BTreeSet<&String> {
+        self.authorised_before
+            .iter()
+            .chain(self.authorise.iter())
+            .collect()
     }
 
     /// The calls that take `live` to the applied state, whatever part of the apply already ran:
@@ -116,15 +173,15 @@ impl GroupManifest {
     /// [`GroupManifest::differences`]).
     pub fn revert_calls(&self, live: &SecurityGroup) -> Result<GroupCalls, RuleError> {
         let present = rules_by_string(live)?;
-        let before = self.rules_before()?;
+        let before = self.rules_original()?;
         let add: Vec<Rule> = before
             .values()
             .filter(|r| !present.contains_key(&r.to_string()))
             .cloned()
             .collect();
         let remove: Vec<Rule> = self
-            .authorise
-            .iter()
+            .authorised_by_chain()
+            .into_iter()
             .filter(|s| !before.contains_key(*s))
             .filter_map(|s| present.get(s).cloned())
             .collect();
@@ -138,7 +195,7 @@ impl GroupManifest {
     /// `unexpected …`, `description of … is …, was …`. Empty when they are exactly equal.
     pub fn differences(&self, live: &SecurityGroup) -> Result<Vec<String>, RuleError> {
         let present = rules_by_string(live)?;
-        let before = self.rules_before()?;
+        let before = self.rules_original()?;
         let mut out = Vec::new();
         for (text, rule) in &before {
             match present.get(text) {
@@ -163,13 +220,14 @@ impl GroupManifest {
     /// [`GroupManifest::foreign_rules`].
     pub fn revert_differences(&self, live: &SecurityGroup) -> Result<Vec<String>, RuleError> {
         let present = rules_by_string(live)?;
-        let before = self.rules_before()?;
+        let before = self.rules_original()?;
         let mut out: Vec<String> = self
             .differences(live)?
             .into_iter()
             .filter(|d| !d.starts_with("unexpected "))
             .collect();
-        let added = self.authorise.iter().filter(|s| !before.contains_key(*s));
+        let chain = self.authorised_by_chain();
+        let added = chain.into_iter().filter(|s| !before.contains_key(*s));
         out.extend(
             added
                 .filter(|s| present.contains_key(*s))
@@ -181,22 +239,31 @@ impl GroupManifest {
     /// Live rules that are neither pre-apply rules nor rules the apply authorised: added by
     /// someone else after the apply. A revert leaves them alone.
     pub fn foreign_rules(&self, live: &SecurityGroup) -> Result<Vec<String>, RuleError> {
-        let before = self.rules_before()?;
+        let before = self.rules_original()?;
         let present = rules_by_string(live)?;
+        let chain = self.authorised_by_chain();
         Ok(present
             .into_keys()
-            .filter(|k| !before.contains_key(k) && !self.authorise.contains(k))
+            .filter(|k| !before.contains_key(k) && !chain.contains(k))
             .collect())
+    }
+
+    /// The rules before the first apply of the chain, keyed by rule string.
+    pub fn rules_original(&self) -> Result<BTreeMap<String, Rule>, RuleError> {
+        rules_by_string(&self.group_with(self.original()))
     }
 
     /// The pre-apply rules, keyed by rule string.
     pub fn rules_before(&self) -> Result<BTreeMap<String, Rule>, RuleError> {
-        let group = SecurityGroup {
+        rules_by_string(&self.group_with(&self.ip_permissions))
+    }
+
+    fn group_with(&self, permissions: &[IpPermission]) -> SecurityGroup {
+        SecurityGroup {
             group_id: self.group_id.clone(),
-            ip_permissions: self.ip_permissions.clone(),
+            ip_permissions: permissions.to_vec(),
             ..SecurityGroup::default()
-        };
-        rules_by_string(&group)
+        }
     }
 }
 

@@ -51,7 +51,8 @@ pub async fn start<K: Changing>(
     if snapshot_hash(&groups) != plan.snapshot_hash {
         return Ok(preflight::drifted(report));
     }
-    let manifest = manifest(report, &plan, &groups, deps.now)?;
+    let previous = previous(report, deps).await?;
+    let manifest = manifest(report, &plan, &groups, deps.now, previous.as_ref())?;
     if let Some(why) = manifest
         .groups
         .iter()
@@ -192,11 +193,36 @@ pub(super) async fn recorded<K: Changing>(
     Ok((applied, manifest))
 }
 
+/// The manifest of the apply whose rules are live (finished, no revert begun), with its
+/// ConfigMap name: a new apply chains onto it.
+async fn previous<K: Changing>(
+    report: &Report<'_, K>,
+    deps: &Deps<'_, K>,
+) -> Result<Option<(String, Manifest)>, Error> {
+    let Some(applied) = report.status.applied() else {
+        return Ok(None);
+    };
+    let live = applied.finished_at.is_some()
+        && applied.reverted_at.is_none()
+        && applied.revert_started_at.is_none();
+    if !live {
+        return Ok(None);
+    }
+    let namespace = report.object.namespace().unwrap_or_default();
+    let name = applied.manifest_config_map.clone();
+    let found = deps.store.get_manifest(&namespace, &name).await?;
+    if found.is_none() {
+        tracing::warn!(object = %report.key(), manifest = %name, "the manifest of the apply in effect is gone: the new apply's revert restores only the rules before it");
+    }
+    Ok(found.map(|m| (name, m)))
+}
+
 fn manifest<K: Changing>(
     report: &Report<'_, K>,
     plan: &Plan,
     groups: &[SecurityGroup],
     now: jiff::Timestamp,
+    previous: Option<&(String, Manifest)>,
 ) -> Result<Manifest, Error> {
     let description = names::rule_description(&plan.hash);
     let changing = plan
@@ -215,6 +241,10 @@ fn manifest<K: Changing>(
                 })
         })
         .collect::<Result<Vec<_>, Error>>()?;
+    let entries = match previous {
+        Some((_, before)) => chain(entries, before, groups),
+        None => entries,
+    };
     Ok(Manifest {
         schema: MANIFEST_SCHEMA.into(),
         resource: report.key(),
@@ -223,7 +253,36 @@ fn manifest<K: Changing>(
         created_at: format_time(now),
         groups: entries,
         reverted_at: None,
+        previous: previous.map(|(name, _)| name.clone()),
     })
+}
+
+/// Chains the new entries onto the previous apply's: each carries the original rules and what
+/// the chain authorised; groups only the previous apply changed are carried over (no calls) so
+/// that a revert of the new apply restores them too. A group gone from AWS is not carried.
+fn chain(
+    entries: Vec<GroupManifest>,
+    previous: &Manifest,
+    groups: &[SecurityGroup],
+) -> Vec<GroupManifest> {
+    let find = |id: &str| previous.groups.iter().find(|p| p.group_id == id);
+    let mut out: Vec<GroupManifest> = entries
+        .into_iter()
+        .map(|e| match find(&e.group_id) {
+            Some(p) => e.chain_onto(p),
+            None => e,
+        })
+        .collect();
+    for p in &previous.groups {
+        if out.iter().any(|e| e.group_id == p.group_id) {
+            continue;
+        }
+        if let Some(live) = groups.iter().find(|g| g.group_id == p.group_id) {
+            out.push(GroupManifest::carried(p, live));
+        }
+    }
+    out.sort_by(|a, b| a.group_id.cmp(&b.group_id));
+    out
 }
 
 async fn finish<K: Changing>(

@@ -99,6 +99,7 @@ async fn reverted<K: Changing>(
         let name = applied.manifest_config_map.clone();
         deps.store.put_manifest(&namespace, &name, &marked).await?;
     }
+    mark_chain(deps, &namespace, manifest.previous.clone(), &now).await?;
     if let Some(applied) = report.status.applied_mut().as_mut() {
         applied.reverted_at = Some(now);
         for g in applied.groups.iter_mut() {
@@ -144,6 +145,31 @@ async fn reverted<K: Changing>(
         .event(EventKind::Normal, reasons::REVERTED, message)
         .await;
     Ok(Action::await_change())
+}
+
+/// The earlier applies of a chain are undone by the same revert (it restored the rules before
+/// the first one): their manifests say so too. A manifest already collected ends the walk.
+async fn mark_chain<K: Changing>(
+    deps: &Deps<'_, K>,
+    namespace: &str,
+    mut next: Option<String>,
+    now: &str,
+) -> Result<(), Error> {
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = next.take() {
+        if !seen.insert(name.clone()) {
+            break;
+        }
+        let Some(mut older) = deps.store.get_manifest(namespace, &name).await? else {
+            break;
+        };
+        next = older.previous.clone();
+        if older.reverted_at.is_none() {
+            older.reverted_at = Some(now.to_owned());
+            deps.store.put_manifest(namespace, &name, &older).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A revert that did not reach the pre-apply rules: no `revertedAt`; tried again in a minute.

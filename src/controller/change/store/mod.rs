@@ -257,6 +257,7 @@ mod tests {
             created_at: "2026-01-01T00:00:00Z".into(),
             groups: Vec::new(),
             reverted_at: None,
+            previous: None,
         };
         let cm = manifest_config_map::<SecurityGroupTightening>(
             "payments",
