@@ -26,4 +26,5 @@ mod tightening_evidence;
 mod tightening_guards;
 mod tightening_leader;
 mod tightening_limits;
+mod tightening_readmit;
 mod tightening_revert;
