@@ -121,7 +121,10 @@ fn the_rebased_plan_revokes_live_tightened_rules_and_authorises_only_what_is_mis
     let g = &rebased.groups[0];
     assert!(g.revoke.is_empty(), "the tightened block stays: {g:?}");
     assert_eq!(g.authorise, owned(&["tcp:443 10.0.99.7/32"]));
-    assert_eq!(rebased.snapshot_hash, snapshot_hash(&[live.clone()]));
+    assert_eq!(
+        rebased.snapshot_hash,
+        snapshot_hash(std::slice::from_ref(&live))
+    );
     assert_eq!(rebased.summary.rules_authorised, 1);
     assert!(!rebased.hash.is_empty());
 
@@ -252,4 +255,129 @@ fn a_carried_group_needs_no_call_and_its_revert_restores_it() {
         back.groups[0], carried,
         "the chain round-trips through the ConfigMap"
     );
+}
+
+mod properties {
+    //! The whole re-admission cycle on random evidence: plan and apply from the original rules,
+    //! re-plan with more sources from the recorded rules, apply the chained entry, revert.
+    use super::*;
+    use crate::domain::evidence::attribution::AttributionMode;
+    use crate::domain::evidence::Flow;
+    use crate::domain::plan::{build_plan, Evidence, PlanOptions};
+    use crate::domain::rules::Rule;
+    use ipnet::Ipv4Net;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    const BROAD: &str = "10.0.0.0/16";
+
+    fn flows(sources: &[u16]) -> Vec<Flow> {
+        sources
+            .iter()
+            .map(|s| Flow {
+                source: Ipv4Addr::from(0x0a00_0000 | u32::from(*s)),
+                destination: "10.1.0.5".parse().unwrap(),
+                interface_id: None,
+                protocol: 6,
+                port: 443,
+                records: 1,
+            })
+            .collect()
+    }
+
+    fn options(extra: &[u16]) -> PlanOptions {
+        PlanOptions {
+            attribution: AttributionMode::Region,
+            additional_sources: extra
+                .iter()
+                .map(|s| Ipv4Net::new(Ipv4Addr::from(0x0a00_0000 | u32::from(*s)), 32).unwrap())
+                .collect(),
+            ..PlanOptions::default()
+        }
+    }
+
+    /// `live` after `calls` (what AWS does).
+    fn applied(live: &SecurityGroup, calls: &super::super::manifest::GroupCalls) -> SecurityGroup {
+        let gone: Vec<String> = ingress_rules(&SecurityGroup {
+            ip_permissions: calls.revoke.clone(),
+            ..SecurityGroup::default()
+        })
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        let mut rules: Vec<Rule> = ingress_rules(live)
+            .unwrap()
+            .into_iter()
+            .filter(|r| !gone.contains(&r.to_string()))
+            .collect();
+        rules.extend(
+            ingress_rules(&SecurityGroup {
+                ip_permissions: calls.authorise.clone(),
+                ..SecurityGroup::default()
+            })
+            .unwrap(),
+        );
+        SecurityGroup {
+            ip_permissions: crate::domain::rules::to_permissions(&rules),
+            ..live.clone()
+        }
+    }
+
+    fn allows(g: &SecurityGroup, s: u16) -> bool {
+        let address = Ipv4Addr::from(0x0a00_0000 | u32::from(s));
+        ingress_rules(g).unwrap().iter().any(|r| {
+            r.to_string().starts_with("tcp:443 ")
+                && r.v4_cidr().is_some_and(|c| c.contains(&address))
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn re_admission_never_widens_keeps_every_source_and_reverts_to_the_first_state(
+            seen in proptest::collection::vec(any::<u16>(), 1..12),
+            vouched in proptest::collection::vec(any::<u16>(), 1..4),
+        ) {
+            let original = group(&[
+                ("tcp:443 10.0.0.0/16", Some("office")),
+                ("tcp:22 10.9.0.0/16", None),
+            ]);
+            let first = build_plan(
+                std::slice::from_ref(&original),
+                &Evidence { flows: &flows(&seen), ..Evidence::default() },
+                &options(&[]),
+            ).unwrap().plan;
+            let entry1 = GroupManifest::new(&first.groups[0], &original, "sg-tightener aaaa");
+            let live1 = applied(&original, &entry1.apply_calls(&original).unwrap());
+            let m1 = manifest(entry1.clone());
+
+            let from = pre_apply_groups(std::slice::from_ref(&live1), &m1).unwrap();
+            let opts = options(&vouched);
+            let raw = build_plan(
+                &from,
+                &Evidence { flows: &flows(&seen), ..Evidence::default() },
+                &opts,
+            ).unwrap().plan;
+            let second = rebase(raw, std::slice::from_ref(&live1), &from, opts.max_rules, "cm-1").unwrap();
+            prop_assert_eq!(&second.snapshot_hash, &snapshot_hash(std::slice::from_ref(&live1)));
+            let entry2 = GroupManifest::new(&second.groups[0], &live1, "sg-tightener bbbb")
+                .chain_onto(&entry1);
+            prop_assert_eq!(check_group(&entry2), Ok(()));
+            let live2 = applied(&live1, &entry2.apply_calls(&live1).unwrap());
+
+            let broad: Ipv4Net = BROAD.parse().unwrap();
+            for r in ingress_rules(&live2).unwrap() {
+                if r.to_string().starts_with("tcp:443 ") {
+                    prop_assert!(broad.contains(&r.v4_cidr().unwrap()), "widened: {}", r);
+                }
+            }
+            for s in seen.iter().chain(&vouched) {
+                prop_assert!(allows(&live2, *s), "source {} locked out", s);
+            }
+            let reverted = applied(&live2, &entry2.revert_calls(&live2).unwrap());
+            prop_assert_eq!(strings(&reverted), strings(&original));
+            prop_assert!(entry2.revert_differences(&reverted).unwrap().is_empty());
+        }
+    }
 }
