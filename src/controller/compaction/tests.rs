@@ -1,6 +1,7 @@
 //! Controller layer tests: the SecurityGroupCompaction reconciler on fakes (FakeAws, the
 //! in-memory store and claims) — plan with per-group counts, approval by hash, apply through the
-//! change engine, exact revert, an empty plan at ratio 0, a wrong hash, one owner per group.
+//! change engine, exact revert (of a chained second apply too), an empty plan at ratio 0, a wrong
+//! hash, one owner per group.
 
 use super::{reconcile, Deps};
 use crate::aws::ec2::fake::FakeSecurityGroups;
@@ -208,6 +209,44 @@ async fn an_approved_plan_is_applied_and_reverted_exactly() {
     w.edit(json!({"revert": true}));
     w.reconcile().await;
     assert_eq!(w.phase(), PlanPhase::Reverted, "{:?}", w.ready());
+    assert_eq!(exact(&w.live()), before, "descriptions included");
+}
+
+#[tokio::test]
+async fn a_second_apply_chains_onto_the_first_and_its_revert_restores_the_first_state() {
+    let mut w = World::new(mixed(), 0.5);
+    let before = exact(&w.live());
+    w.reconcile().await;
+    let hash = w.plan().hash;
+    w.edit(json!({"approved": hash}));
+    w.reconcile().await;
+    assert_eq!(w.phase(), PlanPhase::Applied, "{:?}", w.ready());
+    let first = w.object.status.as_ref().unwrap().applied.clone().unwrap();
+    // A second compaction of the compacted group, at a higher ratio.
+    let extra = group(&[("tcp:443 10.0.6.0/24", None)]).ip_permissions;
+    crate::aws::SecurityGroups::authorise_ingress(w.aws.security_groups.as_ref(), GROUP, &extra)
+        .await
+        .unwrap();
+    w.edit(json!({"ratio": 0.7}));
+    w.reconcile().await;
+    let hash = w.plan().hash;
+    assert!(!w.plan().groups[0].authorise.is_empty(), "{:?}", w.plan());
+    w.edit(json!({"approved": hash}));
+    w.reconcile().await;
+    assert_eq!(w.phase(), PlanPhase::Applied, "{:?}", w.ready());
+    let second = w.object.status.as_ref().unwrap().applied.clone().unwrap();
+    let manifests = w.store.manifests.lock().unwrap().clone();
+    let chained = &manifests[&format!("payments/{}", second.manifest_config_map)];
+    assert_eq!(
+        chained.previous.as_deref(),
+        Some(first.manifest_config_map.as_str())
+    );
+
+    w.edit(json!({"revert": true}));
+    w.reconcile().await;
+    assert_eq!(w.phase(), PlanPhase::Reverted, "{:?}", w.ready());
+    // The rule added between the applies was merged away by the second one: the state before
+    // the FIRST apply did not have it either.
     assert_eq!(exact(&w.live()), before, "descriptions included");
 }
 
