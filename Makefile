@@ -32,9 +32,9 @@ measure-orgscan: tools
 	$(CARGO) test --test measure_orgscan --no-run
 	scripts/with-testenv.sh $(CARGO) test --test measure_orgscan -- --nocapture
 
-## bench: criterion benchmarks (collapse scaling, flow-log parse throughput)
+## bench: criterion benchmarks (collapse scaling, flow-log parse throughput, Parquet read throughput)
 bench:
-	$(CARGO) bench --bench collapse --bench flowlog_parse
+	$(CARGO) bench --bench collapse --bench flowlog_parse --bench flowlog_parquet
 
 fmt:
 	$(CARGO) fmt

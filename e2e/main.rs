@@ -23,6 +23,7 @@ mod tightening_claims;
 mod tightening_crash;
 mod tightening_diagnose;
 mod tightening_evidence;
+mod tightening_formats;
 mod tightening_guards;
 mod tightening_leader;
 mod tightening_limits;

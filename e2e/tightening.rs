@@ -16,7 +16,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 
 /// Checks the plan of the payments group against the flow logs and the estate.
-fn check_plan(plan: &serde_json::Value, group: &str) {
+pub(crate) fn check_plan(plan: &serde_json::Value, group: &str) {
     let revoke = plan_rules(plan, group, "revoke");
     let authorise = plan_rules(plan, group, "authorise");
     assert_eq!(

@@ -1,5 +1,6 @@
 //! Integration tests (CLI layer): `sg-tightener analyse` run as a process on fixture flow logs —
-//! plain v2 default with a header, gzip custom format with pkt-srcaddr, stdin, and bad input.
+//! plain v2 default with a header, gzip custom format with pkt-srcaddr, Parquet, stdin, and bad
+//! input.
 
 use serde_json::Value;
 use std::io::Write;
@@ -7,6 +8,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 const END: &str = "2024-03-04T00:00:00Z";
+const HEADER_V2: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol \
+                         packets bytes start end action log-status";
+
+/// Parquet flow logs in AWS's schema, written by the parquet crate (shared with unit tests).
+#[path = "../src/domain/flowlog/parquet_file/fixture.rs"]
+mod parquet_fixture;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -223,7 +230,49 @@ fn a_missing_file_is_a_read_error_naming_it() {
 }
 
 #[test]
-fn parquet_files_are_reported_as_unsupported_never_skipped() {
+fn a_parquet_file_is_the_same_evidence_as_its_records_in_text() {
+    let records: Vec<String> = [("10.0.1.5", 443), ("10.0.1.5", 443), ("10.0.1.9", 5432)]
+        .iter()
+        .map(|(source, port)| {
+            format!(
+                "2 1 eni-1 {source} 10.1.0.9 40000 {port} 6 1 84 1709424000 1709424060 ACCEPT OK"
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let fields: Vec<&str> = HEADER_V2.split(' ').collect();
+    let parquet = parquet_fixture::parquet_from_records(&fields, &records, 2);
+    std::fs::write(dir.path().join("x.log.parquet"), parquet).unwrap();
+    std::fs::write(
+        dir.path().join("x.log"),
+        format!("{HEADER_V2}\n{}\n", records.join("\n")),
+    )
+    .unwrap();
+    let args = |name: &str| -> Vec<String> {
+        let path = dir.path().join(name).to_str().unwrap().to_owned();
+        vec![
+            "--flow-logs".into(),
+            path,
+            "--end".into(),
+            END.into(),
+            "--days".into(),
+            "3".into(),
+        ]
+    };
+    let read = |name: &str| {
+        let args = args(name);
+        json(&analyse(
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        ))
+    };
+    let (parquet, text) = (read("x.log.parquet"), read("x.log"));
+    assert_eq!(flow_keys(&parquet), flow_keys(&text));
+    assert_eq!(flow_keys(&parquet).len(), 2);
+    assert_eq!(parquet["stats"], text["stats"]);
+}
+
+#[test]
+fn a_file_named_parquet_that_is_not_parquet_is_refused_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("x.log.parquet"), b"PAR1").unwrap();
     fails_with_exit_2(

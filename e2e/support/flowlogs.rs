@@ -1,6 +1,6 @@
 //! e2e: synthetic VPC flow logs in S3 (port of `scripts/demo/flowlogs.py`): gzip v2 text objects,
-//! one per UTC day under `AWSLogs/{account}/vpcflowlogs/{region}/yyyy/mm/dd/`, for the last whole
-//! days (the reconciler's window is `[midnight − days, midnight)` of today UTC). The addresses are
+//! one per UTC day under `AWSLogs/{account}/vpcflowlogs/{region}/yyyy/mm/dd/` (or Parquet objects
+//! under Hive-compatible hourly prefixes), for the last whole days (the reconciler's window is `[midnight − days, midnight)` of today UTC). The addresses are
 //! only data: nothing sends traffic anywhere.
 
 use super::estate::{Estate, ENI_IP};
@@ -10,6 +10,10 @@ use flate2::Compression;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use std::io::Write;
+
+/// Parquet flow logs in AWS's schema, written by the parquet crate (shared with unit tests).
+#[path = "../../src/domain/flowlog/parquet_file/fixture.rs"]
+pub mod parquet_fixture;
 
 /// The observed sources: `(cidr base, addresses, port)`. 10.0.10.0/27 and 10.0.20.10-11 on 443,
 /// 10.4.8.0/29 on 5432, 10.8.2.0/28 and 10.8.16.0/28 on 8443.
@@ -102,6 +106,39 @@ fn today() -> Date {
     Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
+/// The ACCEPT records of every source in [`SOURCES`] to the estate's ENI on `day` (from 09:00).
+fn day_records(account: &TestAccount, estate: &Estate, day: Date) -> Vec<String> {
+    let start = day
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .expect("midnight")
+        .timestamp()
+        .as_second()
+        + 9 * 3600;
+    let mut lines = Vec::new();
+    for (base, count, port) in SOURCES {
+        for n in 0..count {
+            let t = start + i64::from(n) * 60;
+            lines.push(record(
+                account,
+                estate,
+                &address(base, n),
+                port,
+                t,
+                "ACCEPT",
+            ));
+        }
+    }
+    lines
+}
+
+/// The last `days` whole UTC days, except the days `skip` says (counted back: 0 = yesterday).
+fn days_back(days: u32, skip: impl Fn(u32) -> bool) -> Vec<Date> {
+    (0..days)
+        .filter(|b| !skip(*b))
+        .map(|back| today() - (i64::from(back) + 1).days())
+        .collect()
+}
+
 /// Uploads ACCEPT records of every source in [`SOURCES`] to the estate's ENI for each of the last
 /// `days` whole UTC days, except the days `skip` says (counted back: 0 = yesterday).
 pub async fn upload_days(
@@ -111,28 +148,8 @@ pub async fn upload_days(
     skip: impl Fn(u32) -> bool,
 ) {
     let mut puts = Vec::new();
-    for back in (0..days).filter(|b| !skip(*b)) {
-        let day = today() - (i64::from(back) + 1).days();
-        let start = day
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .expect("midnight")
-            .timestamp()
-            .as_second()
-            + 9 * 3600;
-        let mut lines = Vec::new();
-        for (base, count, port) in SOURCES {
-            for n in 0..count {
-                let t = start + i64::from(n) * 60;
-                lines.push(record(
-                    account,
-                    estate,
-                    &address(base, n),
-                    port,
-                    t,
-                    "ACCEPT",
-                ));
-            }
-        }
+    for day in days_back(days, skip) {
+        let lines = day_records(account, estate, day);
         let stamp = day.strftime("%Y%m%dT0000Z").to_string();
         puts.push(async move { put(account, estate, (day, &stamp), "accept", gzip(&lines)).await });
     }
@@ -180,6 +197,43 @@ pub async fn upload_unreadable(account: &TestAccount, estate: &Estate, count: u3
         let stamp = day.strftime("%Y%m%dT2300Z").to_string();
         let body = vec![0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x01];
         puts.push(async move { put(account, estate, (day, &stamp), "broken", body).await });
+    }
+    futures::future::join_all(puts).await;
+}
+
+/// The same records as [`upload_days`], delivered as S3 delivery does with `FileFormat=parquet`,
+/// Hive-compatible prefixes and hourly partitions: one Parquet object per day under
+/// `AWSLogs/aws-account-id=…/aws-service=vpcflowlogs/aws-region=…/year=…/month=…/day=…/hour=10/`.
+pub async fn upload_days_parquet(
+    account: &TestAccount,
+    estate: &Estate,
+    days: u32,
+    skip: impl Fn(u32) -> bool,
+) {
+    let fields: Vec<&str> = HEADER.split_ascii_whitespace().collect();
+    let (id, region) = (&account.id, &env().region);
+    let s3 = aws_sdk_s3::Client::new(account.sdk_config());
+    let mut puts = Vec::new();
+    for day in days_back(days, skip) {
+        let body =
+            parquet_fixture::parquet_from_records(&fields, &day_records(account, estate, day), 40);
+        let key = format!(
+            "AWSLogs/aws-account-id={id}/aws-service=vpcflowlogs/aws-region={region}/{}/hour=10/\
+             {id}_vpcflowlogs_{region}_fl-e2e_{}_accept.log.parquet",
+            day.strftime("year=%Y/month=%m/day=%d"),
+            day.strftime("%Y%m%dT1005Z"),
+        );
+        let s3 = &s3;
+        let bucket = &estate.bucket;
+        puts.push(async move {
+            s3.put_object()
+                .bucket(bucket)
+                .key(&key)
+                .body(body.into())
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("put {key}: {e:?}"))
+        });
     }
     futures::future::join_all(puts).await;
 }

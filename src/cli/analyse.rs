@@ -1,5 +1,5 @@
 //! CLI layer: `sg-tightener analyse` (DESIGN §9) — local flow-log files (plain or gzip, v2
-//! default or custom header format) → the evidence JSON that `plan --evidence` reads.
+//! default or custom header format, or Parquet) → the evidence JSON that `plan --evidence` reads.
 
 use super::input::{invalid, print_json};
 use super::CliError;
@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Args)]
 pub struct AnalyseArgs {
     /// Flow-log files or directories (walked recursively, hidden entries skipped); `-` reads stdin.
-    /// Plain or gzip text, v2 default format or a custom format named by a header line.
+    /// Plain or gzip text, v2 default format or a custom format named by a header line, or
+    /// Parquet files as S3 delivery writes them (`*.parquet`).
     #[arg(long = "flow-logs", value_name = "PATH", required = true, num_args = 1..)]
     pub flow_logs: Vec<PathBuf>,
     /// Which records count as evidence: ACCEPT (tightening), REJECT (diagnose) or ANY.
@@ -135,16 +136,16 @@ fn read_file(
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<(), CliError> {
-    if is_parquet_key(&path.to_string_lossy()) {
-        return Err(invalid(
-            path,
-            "Parquet flow logs are not supported yet; deliver them as text (plain or gzip)",
-        ));
-    }
     let read_error = |source| CliError::Read {
         path: path.to_path_buf(),
         source,
     };
+    if is_parquet_key(&path.to_string_lossy()) {
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let stats = flowlog::parse_parquet(file, selection, aggregator)
+            .map_err(|error| flowlog_error(path, error))?;
+        return check_stats(path, &stats);
+    }
     let stats = if path.as_os_str() == "-" {
         parse(
             path,
@@ -170,13 +171,18 @@ fn parse(
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<ParseStats, CliError> {
-    flowlog::parse_into(&mut reader, selection, aggregator).map_err(|error| match error {
+    flowlog::parse_into(&mut reader, selection, aggregator)
+        .map_err(|error| flowlog_error(path, error))
+}
+
+fn flowlog_error(path: &Path, error: FlowLogError) -> CliError {
+    match error {
         FlowLogError::Io(source) => CliError::Read {
             path: path.to_path_buf(),
             source,
         },
         other => invalid(path, other.to_string()),
-    })
+    }
 }
 
 /// A file that has lines but not one flow-log record is not a flow-log file.

@@ -14,11 +14,12 @@ mod filter;
 mod insights;
 mod rows;
 mod s3;
+mod s3_parquet;
 
 /// Where the flow logs are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum EvidenceSource {
-    /// Plain or gzip text objects under `s3://bucket/prefix`.
+    /// Plain or gzip text objects, or Parquet objects, under `s3://bucket/prefix`.
     S3 { bucket: String, prefix: String },
     /// A CloudWatch Logs group, aggregated by Logs Insights on the server.
     CloudWatchInsights { log_group: String },

@@ -1,12 +1,13 @@
 //! AWS layer: flow-log evidence from S3 objects. Lists the prefix page by page, selects objects
-//! by the date in their key, streams each selected object (plain or gzip) through the domain's
-//! parser with bounded memory, a few objects at a time, and refuses sources that are too
-//! unreadable (more than 10% of objects) or only Parquet.
+//! by the date in their key (path or Hive-compatible, daily or hourly), streams each selected
+//! object — plain or gzip text through the domain's parser, Parquet through its Parquet reader
+//! (see `s3_parquet.rs`) — with bounded memory, a few objects at a time, and refuses sources that
+//! are too unreadable (more than 10% of objects).
 
 use super::rows::{reading, refuse};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
-use crate::domain::evidence::coverage::{select_s3_key, KeySelection};
+use crate::domain::evidence::coverage::{is_parquet_key, select_s3_key, KeySelection};
 use crate::domain::evidence::{too_many_unreadable, EvidenceDocument, MAX_UNREADABLE_FRACTION};
 use crate::domain::flowlog::{decode, parse_into, Aggregator, Selection};
 use aws_sdk_s3::Client;
@@ -19,7 +20,7 @@ use tokio_util::io::SyncIoBridge;
 enum Unreadable {
     /// GetObject failed (after the SDK's retries).
     Get(AwsError),
-    /// The body was not gzip or flow-log text the parser could use.
+    /// The body was not gzip, Parquet or flow-log text the parsers could use.
     Parse(String),
 }
 
@@ -38,7 +39,6 @@ struct Tally {
     aggregator: Aggregator,
     read: u64,
     unreadable: u64,
-    parquet: u64,
     example: Option<(String, Unreadable)>,
 }
 
@@ -80,7 +80,6 @@ pub(super) async fn collect(
         for key in page.contents().iter().filter_map(|o| o.key()) {
             match select_s3_key(key, &request.window) {
                 KeySelection::Read => keys.push(key.to_owned()),
-                KeySelection::Unsupported { .. } => tally.parquet += 1,
                 KeySelection::OutsideWindow | KeySelection::Folder => {}
             }
         }
@@ -96,24 +95,12 @@ pub(super) async fn collect(
 
 /// Applies the refusal rules and builds the document.
 fn finish(tally: Tally, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError> {
-    if tally.read == 0 && tally.parquet > 0 {
-        return Err(refuse(
-            request,
-            "UnsupportedFlowLogFormat",
-            &format!(
-                "parquet flow logs are not supported yet; {} objects in the window are Parquet \
-                 and no text objects were found (deliver flow logs as plain text or gzip)",
-                tally.parquet
-            ),
-        ));
-    }
     if too_many_unreadable(tally.read, tally.unreadable) {
         return Err(too_unreadable(&tally, request));
     }
     let mut aggregator = tally.aggregator;
     aggregator.stats.objects += tally.read;
     aggregator.stats.unreadable_objects += tally.unreadable;
-    aggregator.stats.unsupported_objects += tally.parquet;
     Ok(aggregator.into_evidence(request.window))
 }
 
@@ -162,8 +149,14 @@ async fn read_object(
             return (key, Aggregator::new(), Some(Unreadable::Get(error)));
         }
     };
+    let length = output.content_length().and_then(|l| u64::try_from(l).ok());
     let body = SyncIoBridge::new(Box::pin(output.body.into_async_read()));
-    match tokio::task::spawn_blocking(move || parse_object(body, &selection)).await {
+    let parquet = is_parquet_key(&key);
+    let parse = move || match parquet {
+        true => super::s3_parquet::parse_object(body, length, &selection),
+        false => parse_object(body, &selection),
+    };
+    match tokio::task::spawn_blocking(parse).await {
         Ok((aggregator, failure)) => (key, aggregator, failure.map(Unreadable::Parse)),
         Err(join) => {
             let failure = Unreadable::Parse(format!("parser stopped: {join}"));

@@ -21,6 +21,16 @@ pub const DEFAULT_V2_FIELDS: &[&str] = &[
     "log-status",
 ];
 
+/// The field names of a `LogFormat` (`${version} ${srcaddr}` → `version`, `srcaddr`), in order.
+pub fn log_format_fields(text: &str) -> impl Iterator<Item = &str> {
+    text.split_ascii_whitespace().map(|field| {
+        field
+            .strip_prefix("${")
+            .and_then(|f| f.strip_suffix('}'))
+            .unwrap_or(field)
+    })
+}
+
 /// What a column means to the parser. Columns the parser does not need are `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
@@ -42,7 +52,12 @@ pub(crate) enum Role {
 pub(crate) const ROLES: usize = Role::Other as usize;
 
 impl Role {
-    fn of(name: &str) -> Role {
+    /// The role of a field named as in a log format (`pkt-srcaddr`) or as a Parquet or Athena
+    /// column (`pkt_srcaddr`: AWS writes the same names with underscores there).
+    pub(crate) fn of(name: &str) -> Role {
+        if name.contains('_') {
+            return Role::of(&name.replace('_', "-"));
+        }
         match name {
             "srcaddr" => Role::Src,
             "dstaddr" => Role::Dst,
@@ -101,6 +116,17 @@ impl Format {
         } else {
             Err(FlowLogError::MissingFields { missing })
         }
+    }
+
+    /// A format from a flow log's `LogFormat` as EC2 reports it (`${version} ${srcaddr} …`);
+    /// bare field names are accepted too.
+    pub fn from_log_format(text: &str) -> Result<Format, FlowLogError> {
+        Format::from_fields(log_format_fields(text))
+    }
+
+    /// True when this is the default (version 2) format.
+    pub fn is_default_v2(&self) -> bool {
+        *self == Format::default()
     }
 
     /// A format from a header line (field names separated by spaces).

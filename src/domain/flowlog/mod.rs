@@ -7,6 +7,8 @@
 //!   (action and time window). A header line names a custom format; without one the v2 default
 //!   applies; a later header line (concatenated files) switches format. `NODATA`/`SKIPDATA` are
 //!   counted, malformed lines are counted, never fatal.
+//! - [`parse_parquet`] does the same for a Parquet file (S3 delivery with `FileFormat=parquet`),
+//!   row group by row group, reading only the columns evidence needs.
 //! - [`Aggregator`] keeps one counter per distinct (source, destination, interface, protocol,
 //!   port): memory is bounded by distinct tuples, not by log volume.
 
@@ -14,13 +16,17 @@ use crate::domain::evidence::Window;
 use std::io::{self, BufRead, BufReader, Read};
 
 mod aggregate;
-mod format;
+pub(crate) mod format;
 mod lines;
+mod parquet_file;
 mod record;
 
 pub use aggregate::Aggregator;
-pub use format::{Format, DEFAULT_V2_FIELDS};
+pub use format::{log_format_fields, Format, DEFAULT_V2_FIELDS};
 pub use lines::MAX_LINE;
+#[cfg(test)]
+pub(crate) use parquet_file::fixture as parquet_fixture;
+pub use parquet_file::parse_parquet;
 pub use record::{parse_line, Action, Line, Record};
 
 use crate::domain::evidence::coverage::RecordKind;
@@ -38,6 +44,9 @@ pub enum FlowLogError {
         /// The missing field names.
         missing: Vec<&'static str>,
     },
+    /// A Parquet file could not be decoded (footer, pages, codec) or has unusable columns.
+    #[error("failed to read Parquet flow logs: {0}")]
+    Parquet(String),
     /// The selection needs a field the format does not have.
     #[error("flow-log format has no `{field}` field, so records cannot be selected by {purpose}")]
     CannotSelect {
@@ -46,6 +55,12 @@ pub enum FlowLogError {
         /// What the field was needed for.
         purpose: &'static str,
     },
+}
+
+impl From<::parquet::errors::ParquetError> for FlowLogError {
+    fn from(error: ::parquet::errors::ParquetError) -> Self {
+        FlowLogError::Parquet(error.to_string())
+    }
 }
 
 /// Which records count as evidence, by action.
@@ -80,7 +95,9 @@ pub struct Selection {
 }
 
 impl Selection {
-    fn check(&self, format: &Format) -> Result<(), FlowLogError> {
+    /// Fails when the selection needs a field `format` does not have (`action` to select
+    /// ACCEPT or REJECT, `start` to select a time window).
+    pub fn check(&self, format: &Format) -> Result<(), FlowLogError> {
         if self.action != ActionFilter::Any && !format.has_action() {
             return Err(FlowLogError::CannotSelect {
                 field: "action",
@@ -104,6 +121,17 @@ impl Selection {
         let end = end.unwrap_or(start).max(start);
         end >= window.start.as_second() && start < window.end.as_second()
     }
+}
+
+/// Checks a flow log's custom `LogFormat` (`${srcaddr} ${dstaddr} …`) for what a reader that
+/// selects `action` needs: the addresses, `dstport`, `protocol`, and `action` unless any will do.
+pub fn check_log_format(text: &str, action: ActionFilter) -> Result<(), FlowLogError> {
+    let format = Format::from_log_format(text)?;
+    Selection {
+        action,
+        window: None,
+    }
+    .check(&format)
 }
 
 /// Wraps `reader` so that gzip input (detected by its magic bytes, not its name) is decompressed.
@@ -136,20 +164,17 @@ pub fn parse_into<R: BufRead + ?Sized>(
 ) -> Result<ParseStats, FlowLogError> {
     let mut parser = StreamParser {
         format: None,
-        selection,
-        aggregator,
-        stats: ParseStats::default(),
+        sink: Sink::new(selection, aggregator),
         failure: None,
     };
     let read = lines::for_each_line(reader, MAX_LINE, |chunk| {
         match chunk {
             lines::Chunk::Line(line) => parser.line(line),
-            lines::Chunk::Overlong => parser.stats.malformed += 1,
+            lines::Chunk::Overlong => parser.sink.stats.malformed += 1,
         }
         parser.failure.is_none()
     });
-    let stats = parser.stats;
-    parser.aggregator.stats.add(&stats);
+    let stats = parser.sink.finish();
     read?;
     match parser.failure {
         Some(error) => Err(error),
@@ -159,9 +184,7 @@ pub fn parse_into<R: BufRead + ?Sized>(
 
 struct StreamParser<'s> {
     format: Option<Format>,
-    selection: &'s Selection,
-    aggregator: &'s mut Aggregator,
-    stats: ParseStats,
+    sink: Sink<'s>,
     failure: Option<FlowLogError>,
 }
 
@@ -175,6 +198,52 @@ impl StreamParser<'_> {
         }
         let Some(format) = &self.format else { return };
         match parse_line(format, line) {
+            Line::Malformed if Format::is_header(line) => self.switch_format(line),
+            parsed => self.sink.line(parsed),
+        }
+    }
+
+    fn use_format(&mut self, format: Format) {
+        if let Err(error) = self.sink.selection.check(&format) {
+            self.failure = Some(error);
+        }
+        self.format = Some(format);
+    }
+
+    fn switch_format(&mut self, header: &[u8]) {
+        match Format::from_header(&String::from_utf8_lossy(header)) {
+            Ok(format) => self.use_format(format),
+            Err(error) => self.failure = Some(error),
+        }
+    }
+}
+
+/// Where parsed records go, whatever the file format (text lines, Parquet rows): the selection
+/// decides which records are evidence, the aggregator keeps them, and this stream's counters
+/// and coverage are kept as they come.
+struct Sink<'s> {
+    selection: &'s Selection,
+    aggregator: &'s mut Aggregator,
+    stats: ParseStats,
+}
+
+impl<'s> Sink<'s> {
+    fn new(selection: &'s Selection, aggregator: &'s mut Aggregator) -> Self {
+        Sink {
+            selection,
+            aggregator,
+            stats: ParseStats::default(),
+        }
+    }
+
+    /// Adds this stream's counters to the aggregator's and returns them.
+    fn finish(self) -> ParseStats {
+        self.aggregator.stats.add(&self.stats);
+        self.stats
+    }
+
+    fn line(&mut self, line: Line<'_>) {
+        match line {
             Line::Record(record) => self.record(record),
             Line::NoData {
                 start,
@@ -191,22 +260,7 @@ impl StreamParser<'_> {
             }
             Line::Ipv6 => self.stats.ipv6 += 1,
             Line::Blank => {}
-            Line::Malformed if Format::is_header(line) => self.switch_format(line),
             Line::Malformed => self.stats.malformed += 1,
-        }
-    }
-
-    fn use_format(&mut self, format: Format) {
-        if let Err(error) = self.selection.check(&format) {
-            self.failure = Some(error);
-        }
-        self.format = Some(format);
-    }
-
-    fn switch_format(&mut self, header: &[u8]) {
-        match Format::from_header(&String::from_utf8_lossy(header)) {
-            Ok(format) => self.use_format(format),
-            Err(error) => self.failure = Some(error),
         }
     }
 

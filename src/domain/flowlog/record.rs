@@ -136,13 +136,13 @@ fn interpret<'a>(slots: &[&'a [u8]; ROLES]) -> Option<Line<'a>> {
     }))
 }
 
-enum Address {
+pub(super) enum Address {
     V4(Ipv4Addr),
     V6,
 }
 
 /// The packet-level address when present and not `-`, else the interface-level one.
-fn address(packet: &[u8], interface: &[u8]) -> Option<Address> {
+pub(super) fn address(packet: &[u8], interface: &[u8]) -> Option<Address> {
     let chosen = if packet.is_empty() || packet == b"-" {
         interface
     } else {
@@ -156,7 +156,7 @@ fn address(packet: &[u8], interface: &[u8]) -> Option<Address> {
     text.parse::<Ipv4Addr>().ok().map(Address::V4)
 }
 
-fn interface(value: &[u8]) -> Option<Option<&str>> {
+pub(super) fn interface(value: &[u8]) -> Option<Option<&str>> {
     match value {
         b"" | b"-" => Some(None),
         id => std::str::from_utf8(id).ok().map(Some),
@@ -164,7 +164,7 @@ fn interface(value: &[u8]) -> Option<Option<&str>> {
 }
 
 /// An unsigned decimal that fits `T`; no sign, no spaces.
-fn number<T: TryFrom<u64>>(value: &[u8]) -> Option<T> {
+pub(super) fn number<T: TryFrom<u64>>(value: &[u8]) -> Option<T> {
     if value.is_empty() || value.len() > 19 {
         return None;
     }
@@ -179,7 +179,7 @@ fn number<T: TryFrom<u64>>(value: &[u8]) -> Option<T> {
 }
 
 /// A timestamp field: absent or `-` → `None`; digits → `Some`; anything else fails the line.
-fn optional_number(value: &[u8]) -> Option<Option<i64>> {
+pub(super) fn optional_number(value: &[u8]) -> Option<Option<i64>> {
     match value {
         b"" | b"-" => Some(None),
         digits => number::<i64>(digits).map(Some),

@@ -1,5 +1,5 @@
 //! AWS layer tests: the S3 reader — listing pages, selection by the date in the key, gzip and
-//! plain objects, the 10% unreadable rule and Parquet reporting.
+//! plain objects, the 10% unreadable rule, Parquet objects (Hive-compatible hourly prefixes).
 
 use super::*;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
@@ -201,36 +201,88 @@ async fn get_failures_keep_their_kind_when_they_make_the_source_unreadable() {
     );
 }
 
-#[tokio::test]
-async fn a_window_with_only_parquet_objects_is_refused_not_reported_empty() {
-    let keys = vec![
-        key("01", "a.log.parquet"),
-        key("02", "b.log.parquet"),
-        format!("{PREFIX}2026/10/01/old.log.gz"),
-        format!("{PREFIX}2026/10/01/old.log.parquet"),
-    ];
-    let (list, get) = (listing(keys, 1000), objects(HashMap::new()));
-    let error = collect(&list, &get).await.unwrap_err();
-    assert!(
-        error
-            .to_string()
-            .contains("parquet flow logs are not supported yet; 2 objects"),
-        "{error}"
-    );
-    assert_eq!(error.code(), "UnsupportedFlowLogFormat");
-    assert_eq!(get.num_calls(), 0);
+fn parquet(records: &[String]) -> Vec<u8> {
+    use crate::domain::flowlog::{parquet_fixture::parquet_from_records, DEFAULT_V2_FIELDS};
+    parquet_from_records(DEFAULT_V2_FIELDS, records, 2)
 }
 
 #[tokio::test]
-async fn parquet_objects_beside_text_objects_are_reported_in_the_counters() {
-    let keys = vec![key("01", "a.log.gz"), key("02", "b.log.parquet")];
-    let bodies = HashMap::from([(key("01", "a.log.gz"), good_object(DAY1))]);
+async fn a_parquet_only_bucket_is_read_like_text_hive_prefixes_and_hours_included() {
+    let hive = |day: &str, hour: &str, name: &str| {
+        format!("{PREFIX}year=2026/month=11/day={day}/hour={hour}/{name}")
+    };
+    let records = |start: i64| {
+        vec![
+            line("10.0.1.5", "10.0.2.9", 443, start, "ACCEPT"),
+            line("10.0.1.5", "10.0.2.9", 443, start + 60, "ACCEPT"),
+            line("10.0.1.6", "10.0.2.9", 22, start, "REJECT"),
+        ]
+    };
+    let keys = vec![
+        hive("01", "09", "a.log.parquet"),
+        hive("02", "23", "b.log.parquet"),
+        format!("{PREFIX}year=2026/month=10/day=01/hour=00/old.log.parquet"),
+    ];
+    let bodies = HashMap::from([
+        (keys[0].clone(), parquet(&records(DAY1 + 9 * 3600))),
+        (keys[1].clone(), parquet(&records(DAY1 + DAY + 23 * 3600))),
+    ]);
     let (list, get) = (listing(keys, 1000), objects(bodies));
     let document = collect(&list, &get).await.unwrap();
-    assert_eq!(document.stats.unsupported_objects, 1);
-    assert_eq!(document.stats.objects, 1);
-    let json = serde_json::to_value(&document).unwrap();
-    assert_eq!(json["stats"]["unsupportedObjects"], 1);
+    assert_eq!(
+        get.num_calls(),
+        2,
+        "the October object is outside the window"
+    );
+    assert_eq!(document.stats.objects, 2);
+    assert_eq!((document.stats.records, document.stats.filtered), (6, 2));
+    assert_eq!(
+        flows(&document),
+        vec![(ip("10.0.1.5"), ip("10.0.2.9"), 443, 4)]
+    );
+    assert_eq!(
+        document.coverage.days_without_data,
+        vec![date("2026-11-03")]
+    );
+}
+
+#[tokio::test]
+async fn parquet_and_text_objects_of_one_prefix_add_up() {
+    let keys = vec![key("01", "a.log.gz"), key("02", "b.log.parquet")];
+    let bodies = HashMap::from([
+        (key("01", "a.log.gz"), good_object(DAY1)),
+        (
+            key("02", "b.log.parquet"),
+            parquet(&[line("10.0.1.5", "10.0.2.9", 443, DAY1 + DAY, "ACCEPT")]),
+        ),
+    ]);
+    let (list, get) = (listing(keys, 1000), objects(bodies));
+    let document = collect(&list, &get).await.unwrap();
+    assert_eq!(document.stats.objects, 2);
+    assert_eq!(document.stats.unreadable_objects, 0);
+    assert_eq!(
+        flows(&document),
+        vec![(ip("10.0.1.5"), ip("10.0.2.9"), 443, 2)]
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_parquet_object_counts_as_unreadable() {
+    let mut keys: Vec<String> = (0..10).map(|n| key("01", &format!("{n}.log.gz"))).collect();
+    keys.push(key("01", "broken.log.parquet"));
+    let mut bodies: HashMap<String, Vec<u8>> = keys[..10]
+        .iter()
+        .map(|k| (k.clone(), good_object(DAY1)))
+        .collect();
+    let mut broken = parquet(&[line("10.0.1.5", "10.0.2.9", 443, DAY1, "ACCEPT")]);
+    broken.truncate(broken.len() / 2);
+    bodies.insert(key("01", "broken.log.parquet"), broken);
+    let (list, get) = (listing(keys, 1000), objects(bodies));
+    let document = collect(&list, &get).await.unwrap();
+    assert_eq!(
+        (document.stats.objects, document.stats.unreadable_objects),
+        (11, 1)
+    );
 }
 
 #[tokio::test]

@@ -1,6 +1,6 @@
 //! Domain layer (pure): what an S3 flow-log object key says — its delivery date (`…/yyyy/mm/dd/…`
 //! or Hive-style `year=/month=/day=`), its delivery hour when the key has one (an hourly partition
-//! or the file name's stamp), and whether it is Parquet — so the S3 adapter selects objects by the
+//! or the file name's stamp), and whether it is Parquet (read by the Parquet reader) — so the S3 adapter selects objects by the
 //! key rather than by LastModified, to the hour for windows of hours.
 
 use super::window_days;
@@ -16,11 +16,6 @@ pub enum KeySelection {
     OutsideWindow,
     /// A "folder" placeholder key ending in `/`: nothing to read.
     Folder,
-    /// A format the parser cannot read yet: report it, never skip it silently.
-    Unsupported {
-        /// The format's name.
-        format: &'static str,
-    },
 }
 
 /// The date in a flow-log object key: the first `yyyy/mm/dd` run of path segments, or the
@@ -63,8 +58,8 @@ pub fn is_parquet_key(key: &str) -> bool {
 
 /// Decides whether to read `key` for `window`. Objects are delivered after their records were
 /// captured, so an object dated up to one day after the window's last day may still hold records
-/// from inside the window; objects dated before its first day cannot. The date is checked before
-/// the format, so only Parquet objects that may hold the window's records are reported.
+/// from inside the window; objects dated before its first day cannot. Text and Parquet objects
+/// are selected alike.
 pub fn select_s3_key(key: &str, window: &Window) -> KeySelection {
     if key.ends_with('/') {
         return KeySelection::Folder;
@@ -74,9 +69,6 @@ pub fn select_s3_key(key: &str, window: &Window) -> KeySelection {
     }
     if s3_key_delivered_by(key).is_some_and(|at| delivered_before(at, window)) {
         return KeySelection::OutsideWindow;
-    }
-    if is_parquet_key(key) {
-        return KeySelection::Unsupported { format: "parquet" };
     }
     KeySelection::Read
 }

@@ -162,29 +162,51 @@ fn select_s3_key_reads_keys_dated_in_the_window_plus_one_day_of_delivery_lag() {
 }
 
 #[test]
-fn select_s3_key_reports_parquet_and_reads_undated_keys() {
+fn select_s3_key_reads_parquet_like_text_and_undated_keys() {
     let w = window("2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z");
     assert_eq!(
         select_s3_key("AWSLogs/1/vpcflowlogs/r/2024/03/02/x.log.parquet", &w),
-        KeySelection::Unsupported { format: "parquet" }
+        KeySelection::Read
     );
     assert_eq!(select_s3_key("flowlogs/export.log", &w), KeySelection::Read);
+    assert_eq!(
+        select_s3_key("exports/undated.parquet", &w),
+        KeySelection::Read
+    );
     assert_eq!(
         select_s3_key("AWSLogs/1/vpcflowlogs/", &w),
         KeySelection::Folder
     );
-}
-
-#[test]
-fn parquet_keys_dated_outside_the_window_are_outside_the_window_not_unsupported() {
-    let w = window("2024-03-02T00:00:00Z", "2024-03-04T00:00:00Z");
     assert_eq!(
         select_s3_key("AWSLogs/1/vpcflowlogs/r/2024/02/20/x.log.parquet", &w),
         KeySelection::OutsideWindow
     );
+}
+
+#[test]
+fn hive_compatible_hourly_parquet_keys_are_selected_by_day_and_hour() {
+    let key = |day: &str, hour: &str| {
+        format!(
+            "AWSLogs/aws-account-id=123456789012/aws-service=vpcflowlogs/aws-region=eu-west-1/\
+             year=2024/month=03/day={day}/hour={hour}/123456789012_vpcflowlogs_eu-west-1_fl-1_\
+             202403{day}T{hour}05Z_ab.log.parquet"
+        )
+    };
+    let hours = window("2024-03-02T10:00:00Z", "2024-03-02T12:00:00Z");
+    assert_eq!(s3_key_date(&key("02", "09")), Some(date(2024, 3, 2)));
     assert_eq!(
-        select_s3_key("exports/undated.parquet", &w),
-        KeySelection::Unsupported { format: "parquet" }
+        s3_key_delivered_by(&key("02", "09")),
+        Some(ts("2024-03-02T10:00:00Z"))
+    );
+    assert_eq!(
+        select_s3_key(&key("02", "07"), &hours),
+        KeySelection::OutsideWindow
+    );
+    assert_eq!(select_s3_key(&key("02", "09"), &hours), KeySelection::Read);
+    assert_eq!(select_s3_key(&key("02", "11"), &hours), KeySelection::Read);
+    assert_eq!(
+        select_s3_key(&key("04", "00"), &hours),
+        KeySelection::OutsideWindow
     );
 }
 
