@@ -3,6 +3,7 @@
 
 mod support;
 
+mod athena;
 mod aws;
 mod breakglass;
 mod breakglass_cli;

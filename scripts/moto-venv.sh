@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates (once) the Python venv with moto_server — the AWS endpoint of the
-# end-to-end tests — from the pins in hack/moto/requirements.txt, under
+# end-to-end tests — and DuckDB (the SQL engine that runs the Athena reader's
+# queries in e2e/athena.rs), from the pins in hack/moto/requirements.txt, under
 # ${XDG_CACHE_HOME:-~/.cache}/sg-tightener/venv/moto-<version>-<hash of pins>/.
 # Skips everything when that venv is already complete.
 #
@@ -16,7 +17,7 @@ PYTHON="${PYTHON:-python3}"
 venv_complete() {
   local venv=$1
   [[ -f $venv/.complete && -x $venv/bin/moto_server ]] &&
-    "$venv/bin/python" -c 'import moto, boto3' >/dev/null 2>&1
+    "$venv/bin/python" -c 'import moto, boto3, duckdb' >/dev/null 2>&1
 }
 
 create_venv() {

@@ -246,6 +246,7 @@ SGT_KUBE_APISERVER_URL=https://127.0.0.1:$api
 SGT_ETCD_URL=http://127.0.0.1:$etcd
 AWS_ENDPOINT_URL=http://127.0.0.1:$moto
 SGT_MOTO_URL=http://127.0.0.1:$moto
+SGT_PYTHON=$(moto_venv_dir)/bin/python
 AWS_ACCESS_KEY_ID=testing
 AWS_SECRET_ACCESS_KEY=testing
 AWS_REGION=$AWS_TEST_REGION

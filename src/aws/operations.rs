@@ -91,6 +91,13 @@ pub const CALLED: &[Operation] = &[
         ReadOnly,
         "Athena evidence: the query reads the flow-log table through Glue and writes its results to outputLocation",
     ),
+    op(
+        "athena",
+        "GetTableMetadata",
+        &["athena:GetTableMetadata", "glue:GetTable"],
+        ReadOnly,
+        "Athena evidence: the table's partition keys (queries prune to the window's days) and packet-address columns",
+    ),
     op("athena", "GetQueryExecution", &["athena:GetQueryExecution"], ReadOnly, "Athena evidence"),
     op("athena", "GetQueryResults", &["athena:GetQueryResults"], ReadOnly, "Athena evidence"),
     op("ec2", "DescribeNetworkAcls", &["ec2:DescribeNetworkAcls"], ReadOnly, "OrgRiskScan NACL findings (DESIGN §6.3)"),

@@ -1,125 +1,110 @@
-//! AWS layer: flow-log evidence from an Athena table over S3 flow logs. Two queries run side by
-//! side — the flows aggregated by (srcaddr, dstaddr, interface_id, protocol, dstport) and the
-//! records per UTC day for coverage — each polled until it ends (bounded) and then read page by
-//! page, the header row skipped.
+//! AWS layer: flow-log evidence from an Athena table over S3 flow logs. The table's metadata
+//! (GetTableMetadata) says how it is partitioned and whether it has the packet-level addresses;
+//! then two queries (`athena_sql.rs`) run side by side — the flows aggregated by (source,
+//! destination, interface, protocol, port) and the records per UTC day for coverage, both over
+//! the window's partitions only — each polled until it ends (bounded) and then read page by
+//! page, the header row skipped. Never narrowed to the interfaces that exist today: flows to
+//! interfaces deleted inside the window are evidence too.
 
-use super::rows::{actions, add_row, day_from_number, poll, timestamp_of, FlowRow, Poll};
+use super::athena_sql::{
+    add_flow_row, coverage_sql, evidence, flows_sql, CoverageRows, Table, TableShape,
+};
+use super::rows::{poll, Poll};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
-use crate::domain::evidence::coverage::coverage_from_days;
 use crate::domain::evidence::EvidenceDocument;
 use crate::domain::flowlog::Aggregator;
-use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
+use aws_sdk_athena::types::{
+    Column, QueryExecutionContext, QueryExecutionState, ResultConfiguration,
+};
 use aws_sdk_athena::Client;
+
+/// The Glue catalog AWS's flow-log tables live in.
+const CATALOG: &str = "AwsDataCatalog";
 
 /// The table to query and where Athena runs and writes.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Table<'a> {
+pub(super) struct Target<'a> {
     pub database: &'a str,
     pub table: &'a str,
     pub workgroup: &'a str,
     pub output_location: Option<&'a str>,
 }
 
-/// A double-quoted SQL identifier (embedded quotes doubled).
-fn identifier(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// A single-quoted SQL string literal (embedded quotes doubled).
-fn literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
-
-fn list(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
-    let quoted: Vec<String> = values.into_iter().map(|v| literal(v.as_ref())).collect();
-    quoted.join(", ")
-}
-
-/// `FROM … WHERE` records overlapping the window (`start`/`end` in Unix seconds).
-fn source_and_window(table: &Table<'_>, request: &EvidenceRequest) -> String {
-    format!(
-        "FROM {}.{} WHERE \"start\" < {} AND \"end\" >= {}",
-        identifier(table.database),
-        identifier(table.table),
-        request.window.end.as_second(),
-        request.window.start.as_second()
-    )
-}
-
-/// The aggregation over the window and the action filter (never narrowed to today's ENIs).
-pub(super) fn flows_sql(table: &Table<'_>, request: &EvidenceRequest) -> String {
-    let mut sql = format!(
-        "SELECT \"srcaddr\", \"dstaddr\", \"interface_id\", \"protocol\", \"dstport\", \
-         count(*) AS \"records\" {} AND \"action\" IN ({})",
-        source_and_window(table, request),
-        list(actions(request.action))
-    );
-    sql.push_str(" GROUP BY \"srcaddr\", \"dstaddr\", \"interface_id\", \"protocol\", \"dstport\"");
-    sql
-}
-
-/// Records per UTC day (as a Unix day number) and the earliest start; SKIPDATA days are gaps.
-pub(super) fn coverage_sql(table: &Table<'_>, request: &EvidenceRequest) -> String {
-    format!(
-        "SELECT \"start\" / 86400 AS \"day\", count(*) AS \"records\", min(\"start\") AS \
-         \"earliest\" {} AND \"log_status\" <> 'SKIPDATA' GROUP BY 1",
-        source_and_window(table, request)
-    )
-}
-
 /// Reads the flows of `request.window` from an Athena table.
 pub(super) async fn collect(
     client: &Client,
     settings: &ReaderSettings,
-    table: &Table<'_>,
+    target: &Target<'_>,
     request: &EvidenceRequest,
 ) -> Result<EvidenceDocument, AwsError> {
     let run = Run {
         client,
         settings,
-        table,
+        target,
     };
-    let (flows_sql, coverage_sql) = (flows_sql(table, request), coverage_sql(table, request));
+    let table = Table {
+        database: target.database.to_owned(),
+        table: target.table.to_owned(),
+        shape: run.shape().await?,
+    };
+    let (flows_sql, coverage_sql) = (flows_sql(&table, request), coverage_sql(&table, request));
     let mut aggregator = Aggregator::new();
-    let (mut days, mut earliest) = (Vec::new(), None::<jiff::Timestamp>);
+    let mut coverage = CoverageRows::default();
     // rows go straight into the aggregator, page by page: memory stays bounded by distinct tuples
-    let flows = run.rows(&flows_sql, |row| add_row(&mut aggregator, &flow_row(row)));
-    let coverage = run.rows(&coverage_sql, |row| {
-        days.extend(day_from_number(cell(row, 0)));
-        let first = timestamp_of(cell(row, 2));
-        earliest = earliest.into_iter().chain(first).min();
-    });
-    futures::try_join!(flows, coverage)?;
-    let mut document = aggregator.into_evidence(request.window);
-    document.coverage = coverage_from_days(&request.window, days, earliest);
-    Ok(document)
+    let flows = run.rows(&flows_sql, |row| add_flow_row(&mut aggregator, row));
+    let days = run.rows(&coverage_sql, |row| coverage.add(row));
+    futures::try_join!(flows, days)?;
+    Ok(evidence(aggregator, coverage, request.window))
 }
 
-fn cell<'r>(row: &[&'r str], index: usize) -> &'r str {
-    row.get(index).copied().unwrap_or_default()
-}
-
-/// A flows row in the SELECT's column order.
-fn flow_row<'r>(row: &[&'r str]) -> FlowRow<'r> {
-    FlowRow {
-        source: cell(row, 0),
-        destination: cell(row, 1),
-        interface_id: cell(row, 2),
-        protocol: cell(row, 3),
-        port: cell(row, 4),
-        records: cell(row, 5),
-    }
+fn columns(columns: &[Column]) -> Vec<(String, String)> {
+    columns
+        .iter()
+        .map(|c| {
+            (
+                c.name().to_owned(),
+                c.r#type().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// Runs statements in one workgroup.
 struct Run<'a> {
     client: &'a Client,
     settings: &'a ReaderSettings,
-    table: &'a Table<'a>,
+    target: &'a Target<'a>,
 }
 
 impl Run<'_> {
+    /// The table's partitioning and packet-address columns, from GetTableMetadata.
+    async fn shape(&self) -> Result<TableShape, AwsError> {
+        let output = self
+            .client
+            .get_table_metadata()
+            .catalog_name(CATALOG)
+            .database_name(self.target.database)
+            .table_name(self.target.table)
+            .send()
+            .await
+            .map_err(|e| {
+                let action = format!(
+                    "read the metadata of athena:{}.{}",
+                    self.target.database, self.target.table
+                );
+                AwsError::from_sdk(action, &e)
+            })?;
+        let Some(metadata) = output.table_metadata() else {
+            return Ok(TableShape::default());
+        };
+        Ok(TableShape::from_metadata(
+            &columns(metadata.columns()),
+            &columns(metadata.partition_keys()),
+            metadata.parameters().unwrap_or(&Default::default()),
+        ))
+    }
+
     /// Starts `sql`, waits for it and passes each data row to `each` as text (NULL → empty).
     async fn rows(&self, sql: &str, each: impl FnMut(&[&str])) -> Result<(), AwsError> {
         let id = self.start(sql).await?;
@@ -145,15 +130,15 @@ impl Run<'_> {
     fn action(&self) -> String {
         format!(
             "query athena:{}.{} in workgroup {}",
-            self.table.database, self.table.table, self.table.workgroup
+            self.target.database, self.target.table, self.target.workgroup
         )
     }
 
     async fn start(&self, sql: &str) -> Result<String, AwsError> {
         let context = QueryExecutionContext::builder()
-            .database(self.table.database)
+            .database(self.target.database)
             .build();
-        let output = self.table.output_location.map(|location| {
+        let output = self.target.output_location.map(|location| {
             ResultConfiguration::builder()
                 .output_location(location)
                 .build()
@@ -162,7 +147,7 @@ impl Run<'_> {
             .client
             .start_query_execution()
             .query_string(sql)
-            .work_group(self.table.workgroup)
+            .work_group(self.target.workgroup)
             .query_execution_context(context)
             .set_result_configuration(output)
             .send()

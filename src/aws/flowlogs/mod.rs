@@ -9,6 +9,7 @@ use crate::domain::flowlog::ActionFilter;
 use std::time::Duration;
 
 mod athena;
+pub mod athena_sql;
 pub mod fake;
 mod filter;
 mod insights;
@@ -156,7 +157,7 @@ impl FlowLogs for SdkFlowLogs {
                 workgroup,
                 output_location,
             } => {
-                let target = athena::Table {
+                let target = athena::Target {
                     database,
                     table,
                     workgroup,

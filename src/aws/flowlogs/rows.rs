@@ -133,13 +133,6 @@ pub(super) fn day_of(text: &str) -> Option<jiff::civil::Date> {
     text.get(..10)?.parse().ok()
 }
 
-/// A UTC date from a Unix day number (Athena's `start / 86400`).
-pub(super) fn day_from_number(text: &str) -> Option<jiff::civil::Date> {
-    let day: i64 = text.trim().parse().ok()?;
-    let at = jiff::Timestamp::from_second(day.checked_mul(86_400)?).ok()?;
-    Some(crate::domain::evidence::coverage::utc_date(at))
-}
-
 /// A timestamp from Unix seconds as text (`min(start)`).
 pub(super) fn timestamp_of(text: &str) -> Option<jiff::Timestamp> {
     let seconds: f64 = text.trim().parse().ok()?;

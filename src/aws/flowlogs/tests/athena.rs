@@ -1,13 +1,17 @@
-//! AWS layer tests: the Athena reader — the SQL (quoted identifiers, epoch-second window),
-//! polling until SUCCEEDED, result pages with the header row skipped, failed queries.
+//! AWS layer tests: the Athena reader — the table's shape from its metadata, the SQL (quoted
+//! identifiers, epoch-second window, partition pruning, packet addresses), polling until
+//! SUCCEEDED, result pages with the header row skipped, failed queries. (The SQL itself is run
+//! by DuckDB over real flow logs in e2e/athena.rs.)
 
-use super::super::athena::{coverage_sql, flows_sql, Table};
+use super::super::athena_sql::{coverage_sql, flows_sql, Partitions, Table, TableShape};
 use super::*;
 use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
 use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
+use aws_sdk_athena::operation::get_table_metadata::GetTableMetadataOutput;
 use aws_sdk_athena::operation::start_query_execution::StartQueryExecutionOutput;
 use aws_sdk_athena::types::{
-    Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus, ResultSet, Row,
+    Column, Datum, QueryExecution, QueryExecutionState, QueryExecutionStatus, ResultSet, Row,
+    TableMetadata,
 };
 use aws_sdk_athena::Client;
 use aws_smithy_mocks::mock;
@@ -48,13 +52,41 @@ fn results(rows: Vec<Row>, next: Option<&str>) -> GetQueryResultsOutput {
 }
 
 const FLOWS_HEADER: &[&str] = &[
-    "srcaddr",
-    "dstaddr",
+    "source",
+    "destination",
     "interface_id",
     "protocol",
     "dstport",
     "records",
 ];
+
+/// GetTableMetadata of `flows.vpc_flow_logs`: AWS's columns with the packet addresses,
+/// partitioned by `year`/`month`/`day`/`hour` text columns (Hive-compatible prefixes).
+fn metadata_rule() -> Rule {
+    mock!(Client::get_table_metadata).then_compute_output(|req| {
+        assert_eq!(req.catalog_name(), Some("AwsDataCatalog"));
+        assert_eq!(req.database_name(), Some("flows"));
+        assert_eq!(req.table_name(), Some("vpc_flow_logs"));
+        let column =
+            |name: &str, kind: &str| Column::builder().name(name).r#type(kind).build().unwrap();
+        let mut table = TableMetadata::builder().name("vpc_flow_logs");
+        for name in [
+            "srcaddr",
+            "dstaddr",
+            "pkt_srcaddr",
+            "pkt_dstaddr",
+            "interface_id",
+        ] {
+            table = table.columns(column(name, "string"));
+        }
+        for name in ["year", "month", "day", "hour"] {
+            table = table.partition_keys(column(name, "string"));
+        }
+        GetTableMetadataOutput::builder()
+            .table_metadata(table.build().unwrap())
+            .build()
+    })
+}
 
 /// StartQueryExecution: `flows` or `coverage` by the SQL; the requests are recorded.
 fn start_rule(sql: Arc<Mutex<Vec<String>>>) -> Rule {
@@ -65,7 +97,7 @@ fn start_rule(sql: Arc<Mutex<Vec<String>>>) -> Rule {
                 == Some("s3://athena-results/sgt/");
         assert!(ok, "{req:?}");
         let query = req.query_string().unwrap_or_default().to_owned();
-        let id = if query.contains("\"day\"") {
+        let id = if query.contains("\"skipped\"") {
             "coverage"
         } else {
             "flows"
@@ -117,18 +149,21 @@ async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_th
     let coverage = mock!(Client::get_query_results)
         .match_requests(|req| req.query_execution_id() == Some("coverage"))
         .then_output(move || {
-            let day = |n: i64| (DAY1 / DAY + n).to_string();
+            let day = |n: i64| (DAY1 + n * DAY).to_string();
             let earliest = (DAY1 + 30).to_string();
             results(
                 vec![
-                    row(&["day", "records", "earliest"]),
-                    row(&[&day(0), "5", &earliest]),
-                    row(&[&day(2), "4", &(DAY1 + 2 * DAY).to_string()]),
+                    row(&["day", "records", "skipped", "earliest"]),
+                    row(&[&day(0), "5", "0", &earliest]),
+                    row(&[&day(1), "0", "3", ""]),
+                    row(&[&day(2), "4", "1", &(DAY1 + 2 * DAY).to_string()]),
                 ],
                 None,
             )
         });
+    let metadata = metadata_rule();
     let rules = [
+        &metadata,
         &start,
         &flows_state,
         &coverage_state,
@@ -154,12 +189,22 @@ async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_th
         "the header row was not read as data"
     );
     assert_eq!(document.stats.records, 9);
+    assert_eq!(document.stats.skipdata, 4);
     assert_eq!(document.coverage.days_without_data, [date("2026-11-02")]);
+    assert_eq!(
+        document.coverage.days_with_skipped_records,
+        [date("2026-11-03")]
+    );
     assert_eq!(
         document.coverage.earliest_record,
         Some(jiff::Timestamp::from_second(DAY1 + 30).unwrap())
     );
-    assert_eq!(sql.lock().unwrap().len(), 2);
+    let sql = sql.lock().unwrap();
+    assert_eq!(sql.len(), 2);
+    assert!(
+        sql.iter().all(|q| q.contains("(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2', '03', '3', '04', '4'))")),
+        "both queries read the window's partitions and the next day's: {sql:?}"
+    );
 }
 
 #[tokio::test]
@@ -167,7 +212,8 @@ async fn a_failed_query_is_an_error_with_athenas_reason() {
     let start = start_rule(Arc::default());
     let failed =
         mock!(Client::get_query_execution).then_output(|| state(QueryExecutionState::Failed));
-    let error = reader(&[], &[], &[&start, &failed])
+    let metadata = metadata_rule();
+    let error = reader(&[], &[], &[&metadata, &start, &failed])
         .collect(&request(source()))
         .await
         .unwrap_err();
@@ -178,45 +224,173 @@ async fn a_failed_query_is_an_error_with_athenas_reason() {
     );
 }
 
-fn table<'a>(database: &'a str, name: &'a str) -> Table<'a> {
+fn table(database: &str, name: &str, shape: TableShape) -> Table {
     Table {
-        database,
-        table: name,
-        workgroup: "primary",
-        output_location: None,
+        database: database.into(),
+        table: name.into(),
+        shape,
     }
+}
+
+fn shape(partitions: &[(&str, &str)], parameters: &[(&str, &str)], packet: bool) -> TableShape {
+    let owned = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    };
+    let mut columns = owned(&[("srcaddr", "string"), ("dstaddr", "string")]);
+    if packet {
+        columns.extend(owned(&[
+            ("pkt_srcaddr", "string"),
+            ("pkt_dstaddr", "string"),
+        ]));
+    }
+    TableShape::from_metadata(
+        &columns,
+        &owned(partitions),
+        &owned(parameters).into_iter().collect(),
+    )
 }
 
 #[test]
 fn the_flows_sql_quotes_identifiers_and_selects_the_window_in_epoch_seconds() {
     let mut request = request(source());
     request.coverage_interfaces = vec!["eni-0abc".into()];
-    let sql = flows_sql(&table("flows", "vpc\"logs"), &request);
+    let sql = flows_sql(
+        &table("flows", "vpc\"logs", TableShape::default()),
+        &request,
+    );
     assert!(sql.contains("FROM \"flows\".\"vpc\"\"logs\""), "{sql}");
     let window = format!("\"start\" < {} AND \"end\" >= {DAY1}", DAY1 + 3 * DAY);
     assert!(sql.contains(&window), "{sql}");
     assert!(sql.contains("\"action\" IN ('ACCEPT')"), "{sql}");
     assert!(
-        !sql.contains("\"interface_id\" IN"),
+        !sql.contains("interface_id\" IN"),
         "never narrowed to today's interfaces: {sql}"
     );
     assert!(
-        sql.ends_with(
-            "GROUP BY \"srcaddr\", \"dstaddr\", \"interface_id\", \"protocol\", \"dstport\""
-        ),
+        sql.starts_with("SELECT \"srcaddr\" AS \"source\", \"dstaddr\" AS"),
+        "{sql}"
+    );
+    assert!(sql.ends_with("GROUP BY 1, 2, 3, 4, 5"), "{sql}");
+}
+
+#[test]
+fn the_packet_addresses_are_the_source_and_destination_when_the_table_has_them() {
+    let sql = flows_sql(
+        &table("flows", "t", shape(&[], &[], true)),
+        &request(source()),
+    );
+    assert!(
+        sql.contains("coalesce(nullif(\"pkt_srcaddr\", '-'), \"srcaddr\") AS \"source\""),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("coalesce(nullif(\"pkt_dstaddr\", '-'), \"dstaddr\") AS \"destination\""),
         "{sql}"
     );
 }
 
 #[test]
-fn implausible_interface_ids_are_not_quoted_into_the_sql() {
+fn partitions_are_detected_from_the_tables_keys_and_projection() {
+    let none = shape(&[("region", "string")], &[], false);
+    assert_eq!(none.partitions, Partitions::None);
+    let projected = shape(
+        &[("day", "string")],
+        &[("projection.day.format", "yyyy/MM/dd")],
+        false,
+    );
+    assert_eq!(
+        projected.partitions,
+        Partitions::DayText {
+            column: "day".into(),
+            formats: vec!["%Y/%m/%d".into()]
+        }
+    );
+    let hive = shape(
+        &[
+            ("year", "int"),
+            ("month", "int"),
+            ("day", "int"),
+            ("hour", "int"),
+        ],
+        &[],
+        false,
+    );
+    assert_eq!(hive.partitions, Partitions::YearMonthDay { numeric: true });
+    let date = shape(&[("date", "date")], &[], false);
+    assert_eq!(
+        date.partitions,
+        Partitions::Date {
+            column: "date".into()
+        }
+    );
+    let unknown_format = shape(
+        &[("dt", "string")],
+        &[("projection.dt.format", "yyyy/MM/dd/HH")],
+        false,
+    );
+    let Partitions::DayText { formats, .. } = unknown_format.partitions else {
+        panic!("a dt text column is a day partition");
+    };
+    assert_eq!(
+        formats.len(),
+        3,
+        "an hourly pattern is not used: the usual day formats are tried"
+    );
+}
+
+#[test]
+fn queries_prune_to_the_windows_delivery_days() {
+    let request = request(source());
+    let cases = [
+        (
+            shape(
+                &[("day", "string")],
+                &[("projection.day.format", "yyyy/MM/dd")],
+                false,
+            ),
+            "AND \"day\" IN ('2026/11/01', '2026/11/02', '2026/11/03', '2026/11/04')",
+        ),
+        (
+            shape(&[("date", "date")], &[], false),
+            "AND \"date\" BETWEEN DATE '2026-11-01' AND DATE '2026-11-04'",
+        ),
+        (
+            shape(
+                &[("year", "int"), ("month", "int"), ("day", "int")],
+                &[],
+                false,
+            ),
+            "AND ((\"year\" IN (2026) AND \"month\" IN (11) AND \"day\" IN (1, 2, 3, 4)))",
+        ),
+    ];
+    for (shape, expected) in cases {
+        let table = table("flows", "t", shape);
+        for sql in [flows_sql(&table, &request), coverage_sql(&table, &request)] {
+            assert!(sql.contains(expected), "{expected}\n{sql}");
+        }
+    }
+}
+
+#[test]
+fn a_window_across_months_has_one_term_per_month() {
     let mut request = request(source());
-    request.coverage_interfaces = vec!["eni-1') OR 1=1 --".into()];
-    let sql = flows_sql(&table("flows", "t"), &request);
-    assert!(!sql.contains("interface_id\" IN"), "{sql}");
-    let coverage = coverage_sql(&table("flows", "t"), &request);
+    request.window.start = jiff::Timestamp::from_second(DAY1 - DAY).unwrap();
+    request.window.end = jiff::Timestamp::from_second(DAY1 + DAY).unwrap();
+    let table = table(
+        "flows",
+        "t",
+        shape(
+            &[("year", "string"), ("month", "string"), ("day", "string")],
+            &[],
+            false,
+        ),
+    );
+    let sql = flows_sql(&table, &request);
     assert!(
-        coverage.contains("\"log_status\" <> 'SKIPDATA'"),
-        "{coverage}"
+        sql.contains("((\"year\" IN ('2026') AND \"month\" IN ('10') AND \"day\" IN ('31')) OR (\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2')))"),
+        "{sql}"
     );
 }

@@ -1,0 +1,334 @@
+//! AWS layer (pure functions, no SDK): the SQL the Athena reader runs, and the table's shape it is
+//! written for. The flows query aggregates by (source, destination, interface, protocol, port),
+//! taking the packet-level addresses (`pkt_srcaddr`/`pkt_dstaddr`) when the table has them; the
+//! coverage query counts records and SKIPDATA records per UTC day. Both read only the partitions
+//! that can hold the window (delivery days from the window's first day to one day after its
+//! last, as the S3 reader selects keys): a 90-day plan scans 90 days, not the table.
+//!
+//! The SQL is plain ANSI that Athena (Trino) and DuckDB run alike: the tests execute it with
+//! DuckDB over the same flow logs the S3 reader reads.
+
+use super::rows::{actions, add_row, timestamp_of, FlowRow};
+use super::EvidenceRequest;
+use crate::domain::evidence::coverage::{utc_date, window_days, CoverageTracker, RecordKind};
+use crate::domain::evidence::{EvidenceDocument, Window};
+use crate::domain::flowlog::Aggregator;
+use jiff::civil::Date;
+use std::collections::HashMap;
+
+/// The table to query, and the shape its metadata reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Glue database.
+    pub database: String,
+    /// Table name.
+    pub table: String,
+    /// Partition columns and the packet-address columns.
+    pub shape: TableShape,
+}
+
+/// What the SQL depends on in a table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableShape {
+    /// How the table is partitioned by delivery day.
+    pub partitions: Partitions,
+    /// The table has `pkt_srcaddr` (the packet source behind a NAT or transit gateway).
+    pub packet_source: bool,
+    /// The table has `pkt_dstaddr`.
+    pub packet_destination: bool,
+}
+
+/// Partitioning by delivery day, as AWS's examples and generated tables do it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Partitions {
+    /// Not partitioned by day (or in a way not understood): every query reads the table.
+    #[default]
+    None,
+    /// One column of type DATE (`date`).
+    Date { column: String },
+    /// One text column (`day`, `date`, `dt`) holding the day in one of `formats` (from partition
+    /// projection's `projection.<column>.format`, else the usual `yyyy/MM/dd`, `yyyy-MM-dd`,
+    /// `yyyyMMdd`), as strftime patterns.
+    DayText {
+        column: String,
+        formats: Vec<String>,
+    },
+    /// `year`, `month` and `day` columns (Hive-compatible prefixes, the VPC console's Athena
+    /// integration), text or integers; an `hour` column below them needs no predicate.
+    YearMonthDay { numeric: bool },
+}
+
+/// Partition column names that hold a whole day.
+const DAY_COLUMNS: &[&str] = &["day", "date", "dt"];
+
+impl TableShape {
+    /// The shape from Athena's table metadata: columns and partition keys as (name, type), and
+    /// the table parameters (partition projection's `projection.*` among them).
+    pub fn from_metadata(
+        columns: &[(String, String)],
+        partition_keys: &[(String, String)],
+        parameters: &HashMap<String, String>,
+    ) -> TableShape {
+        let has = |name: &str| columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(name));
+        TableShape {
+            partitions: partitions(partition_keys, parameters),
+            packet_source: has("pkt_srcaddr"),
+            packet_destination: has("pkt_dstaddr"),
+        }
+    }
+}
+
+fn partitions(keys: &[(String, String)], parameters: &HashMap<String, String>) -> Partitions {
+    let key = |name: &str| {
+        keys.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(k, t)| (k.clone(), t.to_ascii_lowercase()))
+    };
+    let numeric = |kind: &str| ["int", "integer", "bigint", "smallint", "tinyint"].contains(&kind);
+    if let (Some(year), Some(_), Some(_)) = (key("year"), key("month"), key("day")) {
+        return Partitions::YearMonthDay {
+            numeric: numeric(&year.1),
+        };
+    }
+    for name in DAY_COLUMNS {
+        let Some((column, kind)) = key(name) else {
+            continue;
+        };
+        if kind == "date" {
+            return Partitions::Date { column };
+        }
+        if kind == "string" || kind.starts_with("varchar") {
+            let projected = parameters
+                .get(&format!("projection.{column}.format"))
+                .and_then(|f| strftime(f));
+            let formats = match projected {
+                Some(format) => vec![format],
+                None => ["%Y/%m/%d", "%Y-%m-%d", "%Y%m%d"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            };
+            return Partitions::DayText { column, formats };
+        }
+    }
+    Partitions::None
+}
+
+/// A Java date pattern made of `yyyy`, `MM`, `dd` and separators, as strftime; `None` for
+/// anything else (hours, names of months…), which is then not used for pruning.
+fn strftime(java: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = java;
+    while !rest.is_empty() {
+        if let Some(tail) = rest.strip_prefix("yyyy") {
+            out.push_str("%Y");
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix("MM") {
+            out.push_str("%m");
+            rest = tail;
+        } else if let Some(tail) = rest.strip_prefix("dd") {
+            out.push_str("%d");
+            rest = tail;
+        } else {
+            let c = rest.chars().next()?;
+            if c.is_ascii_alphanumeric() || c == '%' || c == '\'' {
+                return None;
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out.contains("%Y").then_some(out)
+}
+
+/// A double-quoted SQL identifier (embedded quotes doubled).
+fn identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A single-quoted SQL string literal (embedded quotes doubled).
+fn literal(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+fn list(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
+    let quoted: Vec<String> = values.into_iter().map(|v| literal(v.as_ref())).collect();
+    quoted.join(", ")
+}
+
+/// Delivery days that may hold the window's records: its days and the day after (objects are
+/// delivered after their records end).
+fn delivery_days(request: &EvidenceRequest) -> Vec<Date> {
+    let mut days = window_days(&request.window);
+    if let Some(next) = days.last().and_then(|d| d.tomorrow().ok()) {
+        days.push(next);
+    }
+    days
+}
+
+/// The partition predicate (with a leading ` AND `), empty for an unpartitioned table.
+fn partition_filter(shape: &TableShape, request: &EvidenceRequest) -> String {
+    let days = delivery_days(request);
+    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+        return String::new();
+    };
+    match &shape.partitions {
+        Partitions::None => String::new(),
+        Partitions::Date { column } => format!(
+            " AND {} BETWEEN DATE '{first}' AND DATE '{last}'",
+            identifier(column)
+        ),
+        Partitions::DayText { column, formats } => {
+            let values = days
+                .iter()
+                .flat_map(|d| formats.iter().map(move |f| d.strftime(f).to_string()));
+            format!(" AND {} IN ({})", identifier(column), list(values))
+        }
+        Partitions::YearMonthDay { numeric } => {
+            format!(" AND ({})", year_month_day(&days, *numeric))
+        }
+    }
+}
+
+/// One `year AND month AND day IN (…)` term per month of `days`, OR-ed. Text values are given
+/// with and without a leading zero (`03`, `3`), since tables differ.
+fn year_month_day(days: &[Date], numeric: bool) -> String {
+    let value = |n: i64, width: usize| -> Vec<String> {
+        if numeric {
+            return vec![n.to_string()];
+        }
+        let padded = format!("{n:0width$}");
+        let plain = n.to_string();
+        let mut values = vec![literal(&padded)];
+        if plain != padded {
+            values.push(literal(&plain));
+        }
+        values
+    };
+    let mut months: Vec<((i16, i8), Vec<i8>)> = Vec::new();
+    for day in days {
+        let month = (day.year(), day.month());
+        match months.last_mut() {
+            Some((m, list)) if *m == month => list.push(day.day()),
+            _ => months.push((month, vec![day.day()])),
+        }
+    }
+    let terms: Vec<String> = months
+        .iter()
+        .map(|((year, month), list)| {
+            let days: Vec<String> = list.iter().flat_map(|d| value(i64::from(*d), 2)).collect();
+            format!(
+                "(\"year\" IN ({}) AND \"month\" IN ({}) AND \"day\" IN ({}))",
+                value(i64::from(*year), 4).join(", "),
+                value(i64::from(*month), 2).join(", "),
+                days.join(", ")
+            )
+        })
+        .collect();
+    terms.join(" OR ")
+}
+
+/// `FROM … WHERE` records overlapping the window (`start`/`end` in Unix seconds), in the
+/// partitions that can hold them.
+fn source_and_window(table: &Table, request: &EvidenceRequest) -> String {
+    format!(
+        "FROM {}.{} WHERE \"start\" < {} AND \"end\" >= {}{}",
+        identifier(&table.database),
+        identifier(&table.table),
+        request.window.end.as_second(),
+        request.window.start.as_second(),
+        partition_filter(&table.shape, request)
+    )
+}
+
+/// The packet-level address when the table has it and it is not `-`, else the interface one.
+fn address(packet: bool, packet_column: &str, column: &str) -> String {
+    if packet {
+        format!("coalesce(nullif(\"{packet_column}\", '-'), \"{column}\")")
+    } else {
+        format!("\"{column}\"")
+    }
+}
+
+/// The aggregation over the window's partitions, for the request's actions. Columns: source,
+/// destination, interface_id, protocol, dstport, records.
+pub fn flows_sql(table: &Table, request: &EvidenceRequest) -> String {
+    let shape = &table.shape;
+    format!(
+        "SELECT {} AS \"source\", {} AS \"destination\", \"interface_id\", \"protocol\", \
+         \"dstport\", count(*) AS \"records\" {} AND \"action\" IN ({}) GROUP BY 1, 2, 3, 4, 5",
+        address(shape.packet_source, "pkt_srcaddr", "srcaddr"),
+        address(shape.packet_destination, "pkt_dstaddr", "dstaddr"),
+        source_and_window(table, request),
+        list(actions(request.action))
+    )
+}
+
+/// Per UTC day (the day's first second): records with data (OK, NODATA), SKIPDATA records, and
+/// the earliest start of a record with data.
+pub fn coverage_sql(table: &Table, request: &EvidenceRequest) -> String {
+    format!(
+        "SELECT \"start\" - \"start\" % 86400 AS \"day\", \
+         sum(CASE WHEN \"log_status\" = 'SKIPDATA' THEN 0 ELSE 1 END) AS \"records\", \
+         sum(CASE WHEN \"log_status\" = 'SKIPDATA' THEN 1 ELSE 0 END) AS \"skipped\", \
+         min(CASE WHEN \"log_status\" = 'SKIPDATA' THEN NULL ELSE \"start\" END) AS \"earliest\" \
+         {} GROUP BY 1",
+        source_and_window(table, request)
+    )
+}
+
+/// Adds one row of [`flows_sql`]'s answer (cells as text, in its column order).
+pub fn add_flow_row(aggregator: &mut Aggregator, cells: &[&str]) {
+    let cell = |index: usize| cells.get(index).copied().unwrap_or_default();
+    let row = FlowRow {
+        source: cell(0),
+        destination: cell(1),
+        interface_id: cell(2),
+        protocol: cell(3),
+        port: cell(4),
+        records: cell(5),
+    };
+    add_row(aggregator, &row);
+}
+
+/// What [`coverage_sql`]'s answer says, row by row.
+#[derive(Debug, Default)]
+pub struct CoverageRows {
+    tracker: CoverageTracker,
+    earliest: Option<jiff::Timestamp>,
+    skipped: u64,
+}
+
+impl CoverageRows {
+    /// Adds one row (day, records, skipped, earliest — cells as text).
+    pub fn add(&mut self, cells: &[&str]) {
+        let cell = |index: usize| cells.get(index).copied().unwrap_or_default().trim();
+        let Some(day) = timestamp_of(cell(0)) else {
+            return;
+        };
+        let count = |index: usize| cell(index).parse::<f64>().map_or(0, |n| n as u64);
+        if count(1) > 0 {
+            self.tracker.observe_day(utc_date(day));
+        }
+        if count(2) > 0 {
+            self.tracker
+                .observe(day.as_second(), None, RecordKind::Skipped);
+            self.skipped += count(2);
+        }
+        let first = timestamp_of(cell(3));
+        self.earliest = self.earliest.into_iter().chain(first).min();
+    }
+}
+
+/// The evidence document from the two answers.
+pub fn evidence(
+    mut aggregator: Aggregator,
+    coverage: CoverageRows,
+    window: Window,
+) -> EvidenceDocument {
+    aggregator.stats.skipdata += coverage.skipped;
+    let mut document = aggregator.into_evidence(window);
+    let mut days = coverage.tracker.coverage(&window);
+    days.earliest_record = coverage.earliest;
+    document.coverage = days;
+    document
+}
