@@ -61,7 +61,8 @@ pub struct GroupSelector {
     pub vpc_ids: Vec<String>,
 }
 
-/// VPC flow logs delivered to S3 (plain or gzip text, default or custom format).
+/// VPC flow logs delivered to S3: plain or gzip text (default or custom format) or Parquet, with
+/// or without Hive-compatible prefixes and hourly partitions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct S3Source {
@@ -94,6 +95,16 @@ pub struct CloudWatchSource {
     /// `Insights` (default, server-side aggregation) or `Filter` (stream and parse locally).
     #[serde(default)]
     pub mode: CloudWatchMode,
+    /// The flow log's custom record format as EC2 reports it (`LogFormat` in
+    /// `aws ec2 describe-flow-logs`, e.g. `${interface-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr}
+    /// ${dstport} ${protocol} ${start} ${end} ${action} ${log-status}`); unset for the default
+    /// (version 2) format. Fields are found by name, in any order; the format must have
+    /// `srcaddr` or `pkt-srcaddr`, `dstaddr` or `pkt-dstaddr`, `dstport`, `protocol` and
+    /// `action`. With `pkt-srcaddr`, the packet source (the client behind a NAT or transit
+    /// gateway) is the evidence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "validation::log_format")]
+    pub log_format: Option<String>,
 }
 
 /// VPC flow logs in S3 queried through Athena (organisation-scale evidence).

@@ -33,6 +33,8 @@ pub const EXTERNAL_ID_PATTERN: &str = "^[A-Za-z0-9_+=,.@:/-]+$";
 pub const BUCKET_PATTERN: &str = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
 /// CloudWatch Logs group names.
 pub const LOG_GROUP_PATTERN: &str = "^[.\\-_/#A-Za-z0-9]{1,512}$";
+/// A flow log's `LogFormat`: `${field}` names separated by single spaces.
+pub const LOG_FORMAT_PATTERN: &str = "^\\$\\{[a-z0-9-]+\\}( \\$\\{[a-z0-9-]+\\})*$";
 /// Characters EC2 accepts in a rule description (the break-glass reason goes into one).
 pub const DESCRIPTION_PATTERN: &str = "^[A-Za-z0-9. _:/()#,@\\[\\]+=&;{}!$*-]+$";
 
@@ -244,6 +246,11 @@ pub fn bucket(_: &mut SchemaGenerator) -> Schema {
 /// A CloudWatch Logs group name.
 pub fn log_group(_: &mut SchemaGenerator) -> Schema {
     pattern(LOG_GROUP_PATTERN, 512)
+}
+
+/// A flow log's custom `LogFormat` (`${srcaddr} ${dstaddr} …`).
+pub fn log_format(_: &mut SchemaGenerator) -> Schema {
+    pattern(LOG_FORMAT_PATTERN, 2000)
 }
 
 /// The break-glass `reason`: required, EC2-description characters only.

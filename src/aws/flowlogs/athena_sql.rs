@@ -286,6 +286,7 @@ pub fn add_flow_row(aggregator: &mut Aggregator, cells: &[&str]) {
         protocol: cell(3),
         port: cell(4),
         records: cell(5),
+        ..FlowRow::default()
     };
     add_row(aggregator, &row);
 }

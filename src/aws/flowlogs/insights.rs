@@ -1,7 +1,10 @@
 //! AWS layer: flow-log evidence from CloudWatch Logs Insights, aggregated on the server. A query
 //! that returns as many rows as its limit may have dropped some, so its time window is split in
 //! two and each half queried again, down to a minimum window (then an error — never a silently
-//! truncated answer). A second, cheap query counts records per day for coverage.
+//! truncated answer). A second, cheap query counts records per day for coverage. The v2 default
+//! format uses the fields Insights discovers; a custom format (the flow log's `LogFormat`) is
+//! parsed from `@message` by field name, and `pkt-srcaddr`/`pkt-dstaddr` are preferred when it
+//! has them.
 
 use super::rows::{
     actions, add_row, coverage_chunks, day_of, poll, refuse, timestamp_of, FlowRow, Poll,
@@ -10,7 +13,8 @@ use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::coverage::coverage_from_days;
 use crate::domain::evidence::{Coverage, EvidenceDocument};
-use crate::domain::flowlog::Aggregator;
+use crate::domain::flowlog::format::Role;
+use crate::domain::flowlog::{log_format_fields, Aggregator, Format, Selection};
 use aws_sdk_cloudwatchlogs::types::{QueryStatus, ResultField};
 use aws_sdk_cloudwatchlogs::Client;
 use futures::stream::FuturesUnordered;
@@ -18,15 +22,183 @@ use futures::StreamExt;
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-/// The aggregation: one row per distinct tuple, with its record count.
-const FLOWS_STATS: &str =
-    "stats count(*) as records by srcAddr, dstAddr, interfaceId, protocol, dstPort";
-/// Records per day and log status: days with data (SKIPDATA-only days are gaps), SKIPDATA
-/// records (lost evidence) and the earliest record start.
-const COVERAGE_QUERY: &str =
-    "stats count(*) as records, min(start) as earliest by bin(1d), logStatus";
-/// Which of some interfaces had a record (OK of any action, or NODATA) in the window.
-const LOGGED_STATS: &str = "stats count(*) as records by interfaceId";
+/// A log group and the flow log's custom `LogFormat` (`None`: the v2 default).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Group<'a> {
+    pub name: &'a str,
+    pub format: Option<&'a str>,
+}
+
+/// The field names the queries use: Insights' discovered names for the v2 default format, names
+/// given by a `parse` of `@message` for a custom format (absent fields are `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fields {
+    /// The `parse @message /…/` stage of a custom format.
+    parse: Option<String>,
+    source: Option<&'static str>,
+    destination: Option<&'static str>,
+    packet_source: Option<&'static str>,
+    packet_destination: Option<&'static str>,
+    interface: Option<&'static str>,
+    protocol: &'static str,
+    port: &'static str,
+    action: Option<&'static str>,
+    status: Option<&'static str>,
+    start: Option<&'static str>,
+}
+
+impl Fields {
+    fn default_v2() -> Fields {
+        Fields {
+            parse: None,
+            source: Some("srcAddr"),
+            destination: Some("dstAddr"),
+            packet_source: None,
+            packet_destination: None,
+            interface: Some("interfaceId"),
+            protocol: "protocol",
+            port: "dstPort",
+            action: Some("action"),
+            status: Some("logStatus"),
+            start: Some("start"),
+        }
+    }
+
+    /// The fields of a custom `LogFormat`, captured by a regular expression: one `\S+` per field
+    /// in order, named when the evidence needs it.
+    fn custom(text: &str) -> Fields {
+        let mut fields = Fields {
+            parse: None,
+            source: None,
+            destination: None,
+            packet_source: None,
+            packet_destination: None,
+            interface: None,
+            protocol: "flProtocol",
+            port: "flDstPort",
+            action: None,
+            status: None,
+            start: None,
+        };
+        let mut parts = Vec::new();
+        let mut seen = Vec::new();
+        for name in log_format_fields(text) {
+            let role = Role::of(name);
+            let field = match role {
+                Role::Src => Some("flSrcAddr"),
+                Role::Dst => Some("flDstAddr"),
+                Role::PktSrc => Some("flPktSrcAddr"),
+                Role::PktDst => Some("flPktDstAddr"),
+                Role::Interface => Some("flInterfaceId"),
+                Role::Protocol => Some(fields.protocol),
+                Role::DstPort => Some(fields.port),
+                Role::Action => Some("flAction"),
+                Role::Status => Some("flLogStatus"),
+                Role::Start => Some("flStart"),
+                Role::End | Role::Other => None,
+            };
+            // a field named twice is captured once
+            let field = field.filter(|_| !seen.contains(&role));
+            seen.push(role);
+            let slot = match role {
+                Role::Src => Some(&mut fields.source),
+                Role::Dst => Some(&mut fields.destination),
+                Role::PktSrc => Some(&mut fields.packet_source),
+                Role::PktDst => Some(&mut fields.packet_destination),
+                Role::Interface => Some(&mut fields.interface),
+                Role::Action => Some(&mut fields.action),
+                Role::Status => Some(&mut fields.status),
+                Role::Start => Some(&mut fields.start),
+                _ => None,
+            };
+            if let (Some(slot), Some(field)) = (slot, field) {
+                *slot = Some(field);
+            }
+            parts.push(field.map_or_else(|| "\\S+".to_owned(), |f| format!("(?<{f}>\\S+)")));
+        }
+        fields.parse = Some(format!("parse @message /^{}$/", parts.join(" ")));
+        fields
+    }
+
+    /// The fields of `group`'s format, or why its format cannot serve `request`.
+    fn of(group: &Group<'_>, request: &EvidenceRequest) -> Result<Fields, String> {
+        let Some(text) = group.format else {
+            return Ok(Fields::default_v2());
+        };
+        let format =
+            Format::from_log_format(text).map_err(|e| format!("logFormat {text:?}: {e}"))?;
+        let selection = Selection {
+            action: request.action,
+            window: None,
+        };
+        selection
+            .check(&format)
+            .map_err(|e| format!("logFormat {text:?}: {e}"))?;
+        Ok(if format.is_default_v2() {
+            Fields::default_v2()
+        } else {
+            Fields::custom(text)
+        })
+    }
+
+    /// The stages before the query's own: the `parse` of a custom format.
+    fn stages(&self) -> Vec<String> {
+        self.parse.iter().cloned().collect()
+    }
+
+    /// The aggregation: one row per distinct tuple, with its record count.
+    fn flows_stats(&self) -> String {
+        let by: Vec<&str> = [
+            self.source,
+            self.destination,
+            self.packet_source,
+            self.packet_destination,
+            self.interface,
+            Some(self.protocol),
+            Some(self.port),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        format!("stats count(*) as records by {}", by.join(", "))
+    }
+
+    /// Records per day and log status: days with data (SKIPDATA-only days are gaps), SKIPDATA
+    /// records (lost evidence) and the earliest record start.
+    fn coverage_query(&self) -> String {
+        let mut parts = self.stages();
+        let earliest = self
+            .start
+            .map(|start| format!(", min({start}) as earliest"))
+            .unwrap_or_default();
+        let status = self
+            .status
+            .map(|status| format!(", {status}"))
+            .unwrap_or_default();
+        parts.push(format!(
+            "stats count(*) as records{earliest} by bin(1d){status}"
+        ));
+        parts.join(" | ")
+    }
+
+    /// The query asking which of `ids` had a record that is not SKIPDATA (`None` when the
+    /// format has no interface id: then no interface is known to have records).
+    fn logged_query(&self, ids: &[&str]) -> Option<String> {
+        let interface = self.interface?;
+        let quoted: Vec<String> = ids.iter().map(|v| format!("\"{v}\"")).collect();
+        let mut parts = self.stages();
+        let mut filter = format!("filter {interface} in [{}]", quoted.join(", "));
+        if let Some(status) = self.status {
+            filter = format!(
+                "filter {status} != \"SKIPDATA\" and {interface} in [{}]",
+                quoted.join(", ")
+            );
+        }
+        parts.push(filter);
+        parts.push(format!("stats count(*) as records by {interface}"));
+        Some(parts.join(" | "))
+    }
+}
 
 /// A half-open span of Unix seconds `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,22 +234,25 @@ struct Queries<'a> {
     client: &'a Client,
     settings: &'a ReaderSettings,
     log_group: &'a str,
+    fields: Fields,
     request: &'a EvidenceRequest,
     /// Ids of queries started and not yet finished: stopped when the request fails early.
     running: Mutex<HashSet<String>>,
 }
 
-/// Reads the flows of `request.window` from `log_group` with Logs Insights.
+/// Reads the flows of `request.window` from `group` with Logs Insights.
 pub(super) async fn collect(
     client: &Client,
     settings: &ReaderSettings,
-    log_group: &str,
+    group: &Group<'_>,
     request: &EvidenceRequest,
 ) -> Result<EvidenceDocument, AwsError> {
+    let fields = Fields::of(group, request).map_err(|e| refuse(request, "UnusableFlowLogs", &e))?;
     let queries = Queries {
         client,
         settings,
-        log_group,
+        log_group: group.name,
+        fields,
         request,
         running: Mutex::default(),
     };
@@ -104,26 +279,22 @@ pub(super) async fn collect(
     Ok(document)
 }
 
-/// The flows query for a request: action filter and aggregation, never narrowed to today's
-/// interfaces.
-fn flows_query(request: &EvidenceRequest) -> String {
+/// The flows query for a request: the format's parse, action filter and aggregation, never
+/// narrowed to today's interfaces.
+fn flows_query(fields: &Fields, request: &EvidenceRequest) -> String {
     let quoted = |values: &[&str]| {
         let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
         quoted.join(", ")
     };
-    format!(
-        "filter action in [{}] | {FLOWS_STATS}",
-        quoted(actions(request.action))
-    )
-}
-
-/// The query asking which of `ids` had a record that is not SKIPDATA.
-fn logged_query(ids: &[&str]) -> String {
-    let quoted: Vec<String> = ids.iter().map(|v| format!("\"{v}\"")).collect();
-    format!(
-        "filter logStatus != \"SKIPDATA\" and interfaceId in [{}] | {LOGGED_STATS}",
-        quoted.join(", ")
-    )
+    let mut parts = fields.stages();
+    if let Some(action) = fields.action {
+        parts.push(format!(
+            "filter {action} in [{}]",
+            quoted(actions(request.action))
+        ));
+    }
+    parts.push(fields.flows_stats());
+    parts.join(" | ")
 }
 
 fn field<'r>(row: &'r Row, name: &str) -> &'r str {
@@ -137,7 +308,7 @@ impl Queries<'_> {
     /// Runs the flows query over `whole`, splitting every window whose answer fills the limit;
     /// at most `concurrency` queries run at once.
     async fn flows(&self, whole: Span) -> Result<Aggregator, AwsError> {
-        let query = flows_query(self.request);
+        let query = flows_query(&self.fields, self.request);
         let limit = self.settings.insights_row_limit;
         let minimum = self.settings.insights_min_window.as_secs() as i64;
         let mut aggregator = Aggregator::new();
@@ -154,7 +325,7 @@ impl Queries<'_> {
             let (span, rows) = answer?;
             if rows.len() < limit as usize {
                 rows.iter()
-                    .for_each(|row| add_row(&mut aggregator, &flow_row(row)));
+                    .for_each(|row| add_row(&mut aggregator, &flow_row(&self.fields, row)));
                 continue;
             }
             let Some((first, second)) = span.halves(minimum) else {
@@ -185,7 +356,7 @@ impl Queries<'_> {
 
     /// Days with data in `whole` and the earliest record start.
     async fn coverage(&self, whole: Span) -> Result<Coverage, AwsError> {
-        let (_, rows) = self.run(whole, COVERAGE_QUERY).await?;
+        let (_, rows) = self.run(whole, &self.fields.coverage_query()).await?;
         if rows.len() >= self.settings.insights_row_limit as usize {
             return Err(self.too_many_rows(whole));
         }
@@ -195,7 +366,8 @@ impl Queries<'_> {
                 .and_then(ResultField::value)
                 .and_then(day_of)
         };
-        let skipped = |row: &&Row| field(row, "logStatus") == "SKIPDATA";
+        let status = self.fields.status.unwrap_or("logStatus");
+        let skipped = |row: &&Row| field(row, status) == "SKIPDATA";
         let data: Vec<&Row> = rows.iter().filter(|r| !skipped(r)).collect();
         let days: Vec<_> = data.iter().copied().filter_map(day).collect();
         let earliest = data
@@ -216,11 +388,17 @@ impl Queries<'_> {
     /// The coverage interfaces that had a record in `whole`, sorted; one query per chunk.
     async fn logged(&self, whole: Span) -> Result<Vec<String>, AwsError> {
         let mut logged = Vec::new();
+        let Some(interface) = self.fields.interface else {
+            return Ok(logged);
+        };
         for chunk in coverage_chunks(self.request) {
-            let (_, rows) = self.run(whole, &logged_query(&chunk)).await?;
+            let Some(query) = self.fields.logged_query(&chunk) else {
+                break;
+            };
+            let (_, rows) = self.run(whole, &query).await?;
             logged.extend(
                 rows.iter()
-                    .map(|row| field(row, "interfaceId"))
+                    .map(|row| field(row, interface))
                     .filter(|id| !id.is_empty())
                     .map(String::from),
             );
@@ -307,13 +485,19 @@ impl Queries<'_> {
     }
 }
 
-fn flow_row(row: &Row) -> FlowRow<'_> {
+fn flow_row<'r>(fields: &Fields, row: &'r Row) -> FlowRow<'r> {
+    let named = |name: Option<&str>| name.map_or("", |n| field(row, n));
     FlowRow {
-        source: field(row, "srcAddr"),
-        destination: field(row, "dstAddr"),
-        interface_id: field(row, "interfaceId"),
-        protocol: field(row, "protocol"),
-        port: field(row, "dstPort"),
+        source: named(fields.source),
+        destination: named(fields.destination),
+        packet_source: named(fields.packet_source),
+        packet_destination: named(fields.packet_destination),
+        interface_id: named(fields.interface),
+        protocol: field(row, fields.protocol),
+        port: field(row, fields.port),
         records: field(row, "records"),
     }
 }
+
+#[cfg(test)]
+mod query_tests;

@@ -22,10 +22,18 @@ mod s3_parquet;
 pub enum EvidenceSource {
     /// Plain or gzip text objects, or Parquet objects, under `s3://bucket/prefix`.
     S3 { bucket: String, prefix: String },
-    /// A CloudWatch Logs group, aggregated by Logs Insights on the server.
-    CloudWatchInsights { log_group: String },
-    /// A CloudWatch Logs group, streamed with FilterLogEvents and parsed locally.
-    CloudWatchFilter { log_group: String },
+    /// A CloudWatch Logs group, aggregated by Logs Insights on the server. `log_format` is the
+    /// flow log's custom `LogFormat` (`${srcaddr} ${dstaddr} …`), `None` for the v2 default.
+    CloudWatchInsights {
+        log_group: String,
+        log_format: Option<String>,
+    },
+    /// A CloudWatch Logs group, streamed with FilterLogEvents and parsed locally; `log_format`
+    /// as for Insights.
+    CloudWatchFilter {
+        log_group: String,
+        log_format: Option<String>,
+    },
     /// An Athena table over S3 flow logs.
     Athena {
         database: String,
@@ -40,10 +48,10 @@ impl EvidenceSource {
     pub fn describe(&self) -> String {
         match self {
             EvidenceSource::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
-            EvidenceSource::CloudWatchInsights { log_group } => {
+            EvidenceSource::CloudWatchInsights { log_group, .. } => {
                 format!("cloudwatch:{log_group} (Insights)")
             }
-            EvidenceSource::CloudWatchFilter { log_group } => {
+            EvidenceSource::CloudWatchFilter { log_group, .. } => {
                 format!("cloudwatch:{log_group} (Filter)")
             }
             EvidenceSource::Athena {
@@ -145,12 +153,20 @@ impl FlowLogs for SdkFlowLogs {
             EvidenceSource::S3 { bucket, prefix } => {
                 s3::collect(&self.s3, &self.settings, bucket, prefix, request).await
             }
-            EvidenceSource::CloudWatchInsights { log_group } => {
-                insights::collect(&self.logs, &self.settings, log_group, request).await
+            EvidenceSource::CloudWatchInsights {
+                log_group,
+                log_format,
+            } => {
+                let group = insights::Group {
+                    name: log_group,
+                    format: log_format.as_deref(),
+                };
+                insights::collect(&self.logs, &self.settings, &group, request).await
             }
-            EvidenceSource::CloudWatchFilter { log_group } => {
-                filter::collect(&self.logs, log_group, request).await
-            }
+            EvidenceSource::CloudWatchFilter {
+                log_group,
+                log_format,
+            } => filter::collect(&self.logs, log_group, log_format.as_deref(), request).await,
             EvidenceSource::Athena {
                 database,
                 table,

@@ -1,6 +1,7 @@
 //! AWS layer: what the flow-log readers share — server-aggregated rows (Logs Insights, Athena)
-//! added to the domain's aggregator, the bounded poll of a running query, the interfaces a
-//! coverage query asks about, and the error a reader returns when it refuses a source.
+//! added to the domain's aggregator (packet-level addresses preferred), the bounded poll of a
+//! running query, the interfaces a coverage query asks about, and the error a reader returns
+//! when it refuses a source.
 
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
@@ -16,6 +17,11 @@ const MAX_IDS_PER_QUERY: usize = 100;
 pub(super) struct FlowRow<'a> {
     pub source: &'a str,
     pub destination: &'a str,
+    /// `pkt-srcaddr` when the source has it (empty otherwise): preferred over `source` unless
+    /// empty or `-`, as the packet source behind a NAT or transit gateway is the real client.
+    pub packet_source: &'a str,
+    /// `pkt-dstaddr`, likewise.
+    pub packet_destination: &'a str,
     pub interface_id: &'a str,
     pub protocol: &'a str,
     pub port: &'a str,
@@ -29,7 +35,8 @@ pub(super) fn add_row(aggregator: &mut Aggregator, row: &FlowRow<'_>) {
         aggregator.stats.malformed += 1;
         return;
     };
-    let (source, destination) = (row.source.trim(), row.destination.trim());
+    let source = packet_or(row.packet_source, row.source);
+    let destination = packet_or(row.packet_destination, row.destination);
     if source.contains(':') || destination.contains(':') {
         aggregator.stats.ipv6 += records;
         return;
@@ -52,6 +59,14 @@ pub(super) fn add_row(aggregator: &mut Aggregator, row: &FlowRow<'_>) {
         id => Some(id),
     };
     aggregator.add(source, destination, interface, protocol, port, records);
+}
+
+/// The packet-level address when present and not `-`, else the interface-level one.
+fn packet_or<'a>(packet: &'a str, interface: &'a str) -> &'a str {
+    match packet.trim() {
+        "" | "-" => interface.trim(),
+        packet => packet,
+    }
 }
 
 /// A destination port; missing (`-` or empty, as for ICMP) is 0 like the text parser's.

@@ -186,10 +186,23 @@ fn flow_source(flows: &FromRejectedFlows) -> Result<EvidenceSource, String> {
             prefix: s3.prefix.clone(),
         }),
         (None, Some(cw)) => {
-            let log_group = cw.log_group.clone();
+            if let Some(format) = cw.log_format.as_deref() {
+                crate::domain::flowlog::check_log_format(
+                    format,
+                    crate::domain::flowlog::ActionFilter::Reject,
+                )
+                .map_err(|error| format!("spec.fromRejectedFlows.cloudWatch.logFormat: {error}"))?;
+            }
+            let (log_group, log_format) = (cw.log_group.clone(), cw.log_format.clone());
             Ok(match cw.mode {
-                CloudWatchMode::Insights => EvidenceSource::CloudWatchInsights { log_group },
-                CloudWatchMode::Filter => EvidenceSource::CloudWatchFilter { log_group },
+                CloudWatchMode::Insights => EvidenceSource::CloudWatchInsights {
+                    log_group,
+                    log_format,
+                },
+                CloudWatchMode::Filter => EvidenceSource::CloudWatchFilter {
+                    log_group,
+                    log_format,
+                },
             })
         }
         _ => Err("spec.fromRejectedFlows: exactly one of s3, cloudWatch must be set".into()),

@@ -42,6 +42,13 @@ pub fn validate(spec: &SecurityGroupTighteningSpec) -> Result<(), String> {
             "spec.evidence: exactly one of s3, cloudWatch, athena must be set, found {count}"
         ));
     }
+    if let Some(format) = e.cloud_watch.as_ref().and_then(|c| c.log_format.as_deref()) {
+        crate::domain::flowlog::check_log_format(
+            format,
+            crate::domain::flowlog::ActionFilter::Accept,
+        )
+        .map_err(|error| format!("spec.evidence.cloudWatch.logFormat: {error}"))?;
+    }
     if spec.groups.ids.is_empty() && spec.groups.tags.is_empty() && spec.groups.vpc_ids.is_empty() {
         return Err("spec.groups: at least one of ids, tags, vpcIds must be set".into());
     }
@@ -159,12 +166,16 @@ pub fn evidence_source(spec: &SecurityGroupTighteningSpec) -> Option<EvidenceSou
         });
     }
     if let Some(cw) = &e.cloud_watch {
-        let log_group = cw.log_group.clone();
+        let (log_group, log_format) = (cw.log_group.clone(), cw.log_format.clone());
         return Some(match cw.mode {
-            crate::crd::CloudWatchMode::Insights => {
-                EvidenceSource::CloudWatchInsights { log_group }
-            }
-            crate::crd::CloudWatchMode::Filter => EvidenceSource::CloudWatchFilter { log_group },
+            crate::crd::CloudWatchMode::Insights => EvidenceSource::CloudWatchInsights {
+                log_group,
+                log_format,
+            },
+            crate::crd::CloudWatchMode::Filter => EvidenceSource::CloudWatchFilter {
+                log_group,
+                log_format,
+            },
         });
     }
     e.athena.as_ref().map(|a| EvidenceSource::Athena {
@@ -250,8 +261,33 @@ mod tests {
         spec.evidence.cloud_watch = Some(crate::crd::CloudWatchSource {
             log_group: "/x".into(),
             mode: Default::default(),
+            log_format: None,
         });
         assert!(validate(&spec).unwrap_err().contains("found 2"));
         assert!(validate(&object(base()).spec).is_ok());
+    }
+
+    #[test]
+    fn a_log_format_without_what_tightening_needs_is_an_invalid_spec_naming_the_field() {
+        let spec_with = |format: &str| {
+            let mut spec = base();
+            spec["evidence"] = json!({"cloudWatch": {"logGroup": "/x", "logFormat": format}});
+            object(spec).spec
+        };
+        let error = validate(&spec_with("${srcaddr} ${dstaddr} ${dstport} ${action}")).unwrap_err();
+        assert!(
+            error.starts_with("spec.evidence.cloudWatch.logFormat: ") && error.contains("protocol"),
+            "{error}"
+        );
+        let error =
+            validate(&spec_with("${srcaddr} ${dstaddr} ${dstport} ${protocol}")).unwrap_err();
+        assert!(error.contains("`action`"), "{error}");
+        let good = "${pkt-srcaddr} ${srcaddr} ${dstaddr} ${dstport} ${protocol} ${action}";
+        assert!(validate(&spec_with(good)).is_ok());
+        let source = evidence_source(&spec_with(good)).unwrap();
+        assert!(
+            matches!(&source, EvidenceSource::CloudWatchInsights { log_format: Some(f), .. } if f == good),
+            "{source:?}"
+        );
     }
 }

@@ -10,6 +10,7 @@ use aws_smithy_mocks::mock;
 fn source() -> EvidenceSource {
     EvidenceSource::CloudWatchFilter {
         log_group: "/vpc/flow-logs".into(),
+        log_format: None,
     }
 }
 

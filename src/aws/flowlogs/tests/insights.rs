@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 fn source() -> EvidenceSource {
     EvidenceSource::CloudWatchInsights {
         log_group: "/vpc/flow-logs".into(),
+        log_format: None,
     }
 }
 
