@@ -37,19 +37,19 @@ impl Records {
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         let r = self.0;
-        let source = if r % 4 != 0 {
+        let source = if !r.is_multiple_of(4) {
             (r >> 8) % 500
         } else {
             (r >> 8) % SOURCES
         };
         let destination =
             (source.wrapping_mul(2_654_435_761) + ((r >> 20) % 4) * 97) % DESTINATIONS;
-        let port = if r % 10 == 0 {
+        let port = if r.is_multiple_of(10) {
             PORTS[(r >> 48) as usize % PORTS.len()]
         } else {
             PORTS[destination as usize % PORTS.len()]
         };
-        let action = if r % 13 == 0 { "REJECT" } else { "ACCEPT" };
+        let action = if r.is_multiple_of(13) { "REJECT" } else { "ACCEPT" };
         let start = 1_709_251_200 + (r >> 40) % 86_400;
         format!(
             "2 123456789012 eni-{destination:017x} 10.{}.{}.{} 10.200.{}.{} {} {port} 6 {} {} {start} {} {action} OK",

@@ -43,7 +43,7 @@ impl Records {
 
     fn line(&mut self, out: &mut Vec<u8>) {
         let r = self.next();
-        let hot = r % 4 != 0;
+        let hot = !r.is_multiple_of(4);
         let source = if hot {
             (r >> 8) as u32 % 500
         } else {
@@ -55,14 +55,14 @@ impl Records {
             .wrapping_mul(2_654_435_761)
             .wrapping_add(fan_out * 97)
             % DESTINATIONS;
-        let port = if r % 10 == 0 {
+        let port = if r.is_multiple_of(10) {
             PORTS[(r >> 48) as usize % PORTS.len()]
         } else {
             PORTS[destination as usize % PORTS.len()]
         };
         let (protocol, action) = if port == 53 {
             (17, "ACCEPT")
-        } else if r % 13 == 0 {
+        } else if r.is_multiple_of(13) {
             (6, "REJECT")
         } else {
             (6, "ACCEPT")
