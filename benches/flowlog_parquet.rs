@@ -49,7 +49,11 @@ impl Records {
         } else {
             PORTS[destination as usize % PORTS.len()]
         };
-        let action = if r.is_multiple_of(13) { "REJECT" } else { "ACCEPT" };
+        let action = if r.is_multiple_of(13) {
+            "REJECT"
+        } else {
+            "ACCEPT"
+        };
         let start = 1_709_251_200 + (r >> 40) % 86_400;
         format!(
             "2 123456789012 eni-{destination:017x} 10.{}.{}.{} 10.200.{}.{} {} {port} 6 {} {} {start} {} {action} OK",
