@@ -224,7 +224,7 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads() {
         },
         window,
         action: ActionFilter::Accept,
-        interface_ids: Vec::new(),
+        coverage_interfaces: Vec::new(),
     };
     let s3_evidence = s3_reader_evidence(&account, &request).await;
     let sources: Vec<String> = s3_evidence
