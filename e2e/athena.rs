@@ -12,7 +12,8 @@ use crate::support::TestAccount;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use sg_tightener::aws::flowlogs::athena_sql::{
-    add_flow_row, coverage_sql, evidence, flows_sql, CoverageRows, Partitions, Table, TableShape,
+    add_flow_row, coverage_sql, evidence, flows_sql, interfaces_sql, CoverageRows, Partitions,
+    Table, TableShape,
 };
 use sg_tightener::aws::{AwsPorts, EvidenceRequest, EvidenceSource};
 use sg_tightener::domain::evidence::{EvidenceDocument, Window};
@@ -24,7 +25,7 @@ use std::path::Path;
 /// tables; prints each query's rows as JSON text cells (NULL → "").
 const DUCKDB: &str = r#"
 import duckdb, json, sys
-root, database, table, flows, coverage = sys.argv[1:6]
+root, database, table, flows, coverage, interfaces = sys.argv[1:7]
 con = duckdb.connect()
 con.execute(f'CREATE SCHEMA "{database}"')
 files = root.replace("'", "''") + "/**/*.parquet"
@@ -37,6 +38,7 @@ cells = lambda rows: [["" if c is None else str(c) for c in row] for row in rows
 print(json.dumps({
     "flows": cells(con.execute(flows).fetchall()),
     "coverage": cells(con.execute(coverage).fetchall()),
+    "interfaces": cells(con.execute(interfaces).fetchall()),
 }))
 "#;
 
@@ -153,6 +155,7 @@ fn duckdb_evidence(root: &Path, table: &Table, request: &EvidenceRequest) -> Evi
         .args([&table.database, &table.table])
         .arg(flows_sql(table, request))
         .arg(coverage_sql(table, request))
+        .arg(interfaces_sql(table, request))
         .output()
         .expect("run the venv's python");
     assert!(
@@ -178,6 +181,12 @@ fn duckdb_evidence(root: &Path, table: &Table, request: &EvidenceRequest) -> Evi
     for row in rows("coverage") {
         coverage.add(&row.iter().map(String::as_str).collect::<Vec<_>>());
     }
+    let interfaces = rows("interfaces");
+    coverage.add_interfaces(
+        interfaces
+            .iter()
+            .filter_map(|row| row.first().map(String::as_str)),
+    );
     evidence(aggregator, coverage, request.window)
 }
 

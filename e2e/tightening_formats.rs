@@ -3,7 +3,7 @@
 //! Logs group in a custom format (fields in their own order, clients behind a NAT in
 //! `pkt-srcaddr`) is planned from the packet sources, read with FilterLogEvents.
 
-use crate::support::estate::{Estate, ENI_IP};
+use crate::support::estate::{flow_log_to_log_group, Estate, ENI_IP};
 use crate::support::flowlogs::{upload_days_parquet, SOURCES};
 use crate::support::names::unique_name;
 use crate::support::tightening::{plan, wait_condition, wait_plan, World};
@@ -100,6 +100,7 @@ async fn a_custom_format_log_group_is_planned_from_the_packet_sources() {
         .send()
         .await
         .expect("put log events");
+    flow_log_to_log_group(&account, &estate.vpc, &log_group, LOG_FORMAT).await;
     let w = World { s, account, estate };
     let group = w.estate.group.clone();
     let _operator = w.s.operator().await;

@@ -188,6 +188,41 @@ pub async fn flow_log(account: &TestAccount, resource: &str, bucket: &str) -> St
         .expect("a flow log id")
 }
 
+/// An active flow log of all traffic on the VPC `vpc` delivering to the CloudWatch Logs group
+/// `log_group` in the custom `format` (the group must exist: moto, like AWS, reports a delivery to
+/// a missing group as FAILED).
+pub async fn flow_log_to_log_group(
+    account: &TestAccount,
+    vpc: &str,
+    log_group: &str,
+    format: &str,
+) -> String {
+    use aws_sdk_ec2::types::{FlowLogsResourceType, LogDestinationType, TrafficType};
+    let created = account
+        .ec2()
+        .create_flow_logs()
+        .resource_type(FlowLogsResourceType::Vpc)
+        .resource_ids(vpc)
+        .traffic_type(TrafficType::All)
+        .log_destination_type(LogDestinationType::CloudWatchLogs)
+        .log_group_name(log_group)
+        .deliver_logs_permission_arn(format!("arn:aws:iam::{}:role/flow-logs", account.id))
+        .log_format(format)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("create_flow_logs to {log_group}: {e:?}"));
+    assert!(
+        created.unsuccessful().is_empty(),
+        "create_flow_logs to {log_group}: {:?}",
+        created.unsuccessful()
+    );
+    created
+        .flow_log_ids()
+        .first()
+        .cloned()
+        .expect("a flow log id")
+}
+
 /// A group's ingress rules as `proto:port source (description)` lines, sorted — descriptions
 /// included, so a revert can be compared exactly.
 pub async fn rules_with_descriptions(account: &TestAccount, group: &str) -> BTreeSet<String> {

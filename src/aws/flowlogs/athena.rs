@@ -1,13 +1,14 @@
 //! AWS layer: flow-log evidence from an Athena table over S3 flow logs. The table's metadata
 //! (GetTableMetadata) says how it is partitioned and whether it has the packet-level addresses;
-//! then two queries (`athena_sql.rs`) run side by side — the flows aggregated by (source,
-//! destination, interface, protocol, port) and the records per UTC day for coverage, both over
-//! the window's partitions only — each polled until it ends (bounded) and then read page by
+//! then three queries (`athena_sql.rs`) run side by side — the flows aggregated by (source,
+//! destination, interface, protocol, port), the records per UTC day for coverage and the
+//! interfaces with records, all over the window's partitions only — each polled until it ends (bounded) and then read page by
 //! page, the header row skipped. Never narrowed to the interfaces that exist today: flows to
 //! interfaces deleted inside the window are evidence too.
 
 use super::athena_sql::{
-    add_flow_row, coverage_sql, evidence, flows_sql, CoverageRows, Table, TableShape,
+    add_flow_row, coverage_sql, evidence, flows_sql, interfaces_sql, CoverageRows, Table,
+    TableShape,
 };
 use super::rows::{poll, Poll};
 use super::{EvidenceRequest, ReaderSettings};
@@ -52,9 +53,15 @@ pub(super) async fn collect(
     let mut aggregator = Aggregator::new();
     let mut coverage = CoverageRows::default();
     // rows go straight into the aggregator, page by page: memory stays bounded by distinct tuples
+    let interfaces_sql = interfaces_sql(&table, request);
+    let mut logged = Vec::new();
     let flows = run.rows(&flows_sql, |row| add_flow_row(&mut aggregator, row));
     let days = run.rows(&coverage_sql, |row| coverage.add(row));
-    futures::try_join!(flows, days)?;
+    let interfaces = run.rows(&interfaces_sql, |row| {
+        logged.extend(row.first().map(|id| id.to_string()))
+    });
+    futures::try_join!(flows, days, interfaces)?;
+    coverage.add_interfaces(logged.iter().map(String::as_str));
     Ok(evidence(aggregator, coverage, request.window))
 }
 

@@ -276,6 +276,15 @@ pub fn coverage_sql(table: &Table, request: &EvidenceRequest) -> String {
     )
 }
 
+/// The interfaces with a record that is not SKIPDATA (OK of any action, or NODATA) in the
+/// window's partitions: the per-interface half of coverage, as the S3 reader reports it.
+pub fn interfaces_sql(table: &Table, request: &EvidenceRequest) -> String {
+    format!(
+        "SELECT DISTINCT \"interface_id\" {} AND coalesce(\"log_status\", '') <> 'SKIPDATA'",
+        source_and_window(table, request)
+    )
+}
+
 /// Adds one row of [`flows_sql`]'s answer (cells as text, in its column order).
 pub fn add_flow_row(aggregator: &mut Aggregator, cells: &[&str]) {
     let cell = |index: usize| cells.get(index).copied().unwrap_or_default();
@@ -297,6 +306,7 @@ pub struct CoverageRows {
     tracker: CoverageTracker,
     earliest: Option<jiff::Timestamp>,
     skipped: u64,
+    interfaces: std::collections::BTreeSet<String>,
 }
 
 impl CoverageRows {
@@ -320,7 +330,18 @@ impl CoverageRows {
     }
 }
 
-/// The evidence document from the two answers.
+impl CoverageRows {
+    /// Adds the interfaces of [`interfaces_sql`]'s answer (one id per row).
+    pub fn add_interfaces<'c>(&mut self, ids: impl IntoIterator<Item = &'c str>) {
+        let ids = ids
+            .into_iter()
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && *id != "-");
+        self.interfaces.extend(ids.map(String::from));
+    }
+}
+
+/// The evidence document from the three answers.
 pub fn evidence(
     mut aggregator: Aggregator,
     coverage: CoverageRows,
@@ -330,6 +351,8 @@ pub fn evidence(
     let mut document = aggregator.into_evidence(window);
     let mut days = coverage.tracker.coverage(&window);
     days.earliest_record = coverage.earliest;
+    days.skipped_records = coverage.skipped;
+    days.interfaces_with_records = Some(coverage.interfaces.into_iter().collect());
     document.coverage = days;
     document
 }

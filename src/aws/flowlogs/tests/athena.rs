@@ -99,6 +99,8 @@ fn start_rule(sql: Arc<Mutex<Vec<String>>>) -> Rule {
         let query = req.query_string().unwrap_or_default().to_owned();
         let id = if query.contains("\"skipped\"") {
             "coverage"
+        } else if query.starts_with("SELECT DISTINCT \"interface_id\"") {
+            "interfaces"
         } else {
             "flows"
         };
@@ -161,15 +163,28 @@ async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_th
                 None,
             )
         });
+    let interfaces_state = mock!(Client::get_query_execution)
+        .match_requests(|req| req.query_execution_id() == Some("interfaces"))
+        .then_output(|| state(QueryExecutionState::Succeeded));
+    let interfaces = mock!(Client::get_query_results)
+        .match_requests(|req| req.query_execution_id() == Some("interfaces"))
+        .then_output(|| {
+            results(
+                vec![row(&["interface_id"]), row(&["eni-2"]), row(&["eni-1"])],
+                None,
+            )
+        });
     let metadata = metadata_rule();
     let rules = [
         &metadata,
         &start,
         &flows_state,
         &coverage_state,
+        &interfaces_state,
         &flows_first,
         &flows_second,
         &coverage,
+        &interfaces,
     ];
     let document = reader(&[], &[], &rules)
         .collect(&request(source()))
@@ -199,11 +214,17 @@ async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_th
         document.coverage.earliest_record,
         Some(jiff::Timestamp::from_second(DAY1 + 30).unwrap())
     );
+    assert_eq!(
+        document.coverage.interfaces_with_records,
+        Some(vec!["eni-1".to_owned(), "eni-2".to_owned()]),
+        "the interfaces with records, as the S3 reader reports them"
+    );
+    assert_eq!(document.coverage.skipped_records, 4);
     let sql = sql.lock().unwrap();
-    assert_eq!(sql.len(), 2);
+    assert_eq!(sql.len(), 3);
     assert!(
         sql.iter().all(|q| q.contains("(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2', '03', '3', '04', '4'))")),
-        "both queries read the window's partitions and the next day's: {sql:?}"
+        "all three queries read the window's partitions and the next day's: {sql:?}"
     );
 }
 
