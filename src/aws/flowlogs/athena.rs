@@ -2,8 +2,8 @@
 //! (GetTableMetadata) says how it is partitioned and whether it has the packet-level addresses;
 //! then three queries (`athena_sql.rs`) run side by side — the flows aggregated by (source,
 //! destination, interface, protocol, port), the records per UTC day for coverage and the
-//! interfaces with records, all over the window's partitions only — each polled until it ends (bounded) and then read page by
-//! page, the header row skipped. Never narrowed to the interfaces that exist today: flows to
+//! interfaces with records, all over the window's partitions only — each polled until it ends
+//! (bounded) and then read page by page, the header row skipped. Never narrowed to the interfaces that exist today: flows to
 //! interfaces deleted inside the window are evidence too.
 
 use super::athena_sql::{
