@@ -25,6 +25,39 @@ pub enum EventKind {
 }
 
 /// A kind's status as the report needs it.
+/// Implements [`KindStatus`] and [`Reported`] for a kind whose status has the usual
+/// `conditions` and `observedGeneration` fields: `reported_kind!(Kind, KindStatus)`.
+#[macro_export]
+macro_rules! reported_kind {
+    ($kind:ty, $status:ty) => {
+        impl $crate::controller::report::KindStatus for $status {
+            fn conditions(&self) -> &[$crate::domain::conditions::Condition] {
+                &self.conditions
+            }
+
+            fn conditions_mut(&mut self) -> &mut Vec<$crate::domain::conditions::Condition> {
+                &mut self.conditions
+            }
+
+            fn observed_generation(&self) -> Option<i64> {
+                self.observed_generation
+            }
+
+            fn set_observed_generation(&mut self, generation: Option<i64>) {
+                self.observed_generation = generation;
+            }
+        }
+
+        impl $crate::controller::report::Reported for $kind {
+            type Status = $status;
+
+            fn current_status(&self) -> Option<&$status> {
+                self.status.as_ref()
+            }
+        }
+    };
+}
+
 pub trait KindStatus: Clone + Default + Serialize + Send + Sync {
     /// `status.conditions`.
     fn conditions(&self) -> &[Condition];

@@ -34,6 +34,45 @@ use store::Store;
 pub type Report<'a, K> = super::report::Report<'a, K, dyn Store<K> + 'a>;
 
 /// The status of a kind that changes rules from a plan: the pieces the engine reads and writes.
+/// Implements [`KindStatus`], [`crate::controller::report::Reported`] and [`ChangeStatus`] for a
+/// changing kind whose status has the usual `phase`, `plan`, `planShortHash` and `applied` fields.
+#[macro_export]
+macro_rules! changing_kind {
+    ($kind:ty, $status:ty) => {
+        $crate::reported_kind!($kind, $status);
+
+        impl $crate::controller::change::ChangeStatus for $status {
+            fn phase(&self) -> $crate::crd::PlanPhase {
+                self.phase
+            }
+
+            fn set_phase(&mut self, phase: $crate::crd::PlanPhase) {
+                self.phase = phase;
+            }
+
+            fn plan(&self) -> Option<&$crate::domain::plan::Plan> {
+                self.plan.as_ref()
+            }
+
+            fn plan_mut(&mut self) -> &mut Option<$crate::domain::plan::Plan> {
+                &mut self.plan
+            }
+
+            fn set_plan_short_hash(&mut self, short: Option<String>) {
+                self.plan_short_hash = short;
+            }
+
+            fn applied(&self) -> Option<&$crate::crd::AppliedRecord> {
+                self.applied.as_ref()
+            }
+
+            fn applied_mut(&mut self) -> &mut Option<$crate::crd::AppliedRecord> {
+                &mut self.applied
+            }
+        }
+    };
+}
+
 pub trait ChangeStatus: KindStatus {
     /// `status.phase`.
     fn phase(&self) -> PlanPhase;

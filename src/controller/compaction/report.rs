@@ -4,13 +4,10 @@
 
 use super::spec;
 use crate::aws::GroupSelector;
-use crate::controller::change::{ChangeStatus, Changing};
-use crate::controller::report::{KindStatus, Reported};
+use crate::controller::change::Changing;
 use crate::crd::{
-    AppliedRecord, AwsTarget, DeletionPolicy, PlanPhase, SecurityGroupCompaction,
-    SecurityGroupCompactionStatus,
+    AwsTarget, DeletionPolicy, SecurityGroupCompaction, SecurityGroupCompactionStatus,
 };
-use crate::domain::conditions::Condition;
 use crate::domain::plan::Plan;
 use crate::domain::tightening::compact_guard::check_compaction;
 use crate::domain::tightening::GroupManifest;
@@ -18,61 +15,7 @@ use crate::domain::tightening::GroupManifest;
 /// One compaction reconcile's view of the status.
 pub type Report<'a> = crate::controller::change::Report<'a, SecurityGroupCompaction>;
 
-impl KindStatus for SecurityGroupCompactionStatus {
-    fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.observed_generation
-    }
-
-    fn set_observed_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-    }
-}
-
-impl ChangeStatus for SecurityGroupCompactionStatus {
-    fn phase(&self) -> PlanPhase {
-        self.phase
-    }
-
-    fn set_phase(&mut self, phase: PlanPhase) {
-        self.phase = phase;
-    }
-
-    fn plan(&self) -> Option<&Plan> {
-        self.plan.as_ref()
-    }
-
-    fn plan_mut(&mut self) -> &mut Option<Plan> {
-        &mut self.plan
-    }
-
-    fn set_plan_short_hash(&mut self, short: Option<String>) {
-        self.plan_short_hash = short;
-    }
-
-    fn applied(&self) -> Option<&AppliedRecord> {
-        self.applied.as_ref()
-    }
-
-    fn applied_mut(&mut self) -> &mut Option<AppliedRecord> {
-        &mut self.applied
-    }
-}
-
-impl Reported for SecurityGroupCompaction {
-    type Status = SecurityGroupCompactionStatus;
-
-    fn current_status(&self) -> Option<&SecurityGroupCompactionStatus> {
-        self.status.as_ref()
-    }
-}
+crate::changing_kind!(SecurityGroupCompaction, SecurityGroupCompactionStatus);
 
 impl Changing for SecurityGroupCompaction {
     const SHORT_NAME: &'static str = "sgc";

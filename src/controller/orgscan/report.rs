@@ -2,40 +2,14 @@
 //! OrgRiskScan's status, and what a failed attempt leaves in the phase.
 
 use super::store::Store;
-use crate::controller::report::{KindStatus, Reported};
 use crate::controller::Error;
 use crate::crd::orgscan::ScanPhase;
 use crate::crd::{OrgRiskScan, OrgRiskScanStatus};
-use crate::domain::conditions::Condition;
 
 /// One scan reconcile's view of the status.
 pub type Report<'a> = crate::controller::report::Report<'a, OrgRiskScan, dyn Store + 'a>;
 
-impl KindStatus for OrgRiskScanStatus {
-    fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.observed_generation
-    }
-
-    fn set_observed_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-    }
-}
-
-impl Reported for OrgRiskScan {
-    type Status = OrgRiskScanStatus;
-
-    fn current_status(&self) -> Option<&OrgRiskScanStatus> {
-        self.status.as_ref()
-    }
-}
+crate::reported_kind!(OrgRiskScan, OrgRiskScanStatus);
 
 /// Reports a failed reconcile (`Ready=False`), writes it, and marks the phase `Failed` when a
 /// scan was running or none has finished yet (a finished scan's results stay in status).

@@ -4,14 +4,10 @@
 
 use super::spec;
 use crate::aws::GroupSelector;
-use crate::controller::change::{ChangeStatus, Changing};
-use crate::controller::report::{KindStatus, Reported};
+use crate::controller::change::Changing;
 use crate::crd::{
-    AppliedRecord, AwsTarget, DeletionPolicy, PlanPhase, SecurityGroupTightening,
-    SecurityGroupTighteningStatus,
+    AwsTarget, DeletionPolicy, SecurityGroupTightening, SecurityGroupTighteningStatus,
 };
-use crate::domain::conditions::Condition;
-use crate::domain::plan::Plan;
 use crate::domain::tightening::guard::check_group;
 use crate::domain::tightening::GroupManifest;
 use kube::runtime::controller::Action;
@@ -19,61 +15,7 @@ use kube::runtime::controller::Action;
 /// One tightening reconcile's view of the status.
 pub type Report<'a> = crate::controller::change::Report<'a, SecurityGroupTightening>;
 
-impl KindStatus for SecurityGroupTighteningStatus {
-    fn conditions(&self) -> &[Condition] {
-        &self.conditions
-    }
-
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-
-    fn observed_generation(&self) -> Option<i64> {
-        self.observed_generation
-    }
-
-    fn set_observed_generation(&mut self, generation: Option<i64>) {
-        self.observed_generation = generation;
-    }
-}
-
-impl ChangeStatus for SecurityGroupTighteningStatus {
-    fn phase(&self) -> PlanPhase {
-        self.phase
-    }
-
-    fn set_phase(&mut self, phase: PlanPhase) {
-        self.phase = phase;
-    }
-
-    fn plan(&self) -> Option<&Plan> {
-        self.plan.as_ref()
-    }
-
-    fn plan_mut(&mut self) -> &mut Option<Plan> {
-        &mut self.plan
-    }
-
-    fn set_plan_short_hash(&mut self, short: Option<String>) {
-        self.plan_short_hash = short;
-    }
-
-    fn applied(&self) -> Option<&AppliedRecord> {
-        self.applied.as_ref()
-    }
-
-    fn applied_mut(&mut self) -> &mut Option<AppliedRecord> {
-        &mut self.applied
-    }
-}
-
-impl Reported for SecurityGroupTightening {
-    type Status = SecurityGroupTighteningStatus;
-
-    fn current_status(&self) -> Option<&SecurityGroupTighteningStatus> {
-        self.status.as_ref()
-    }
-}
+crate::changing_kind!(SecurityGroupTightening, SecurityGroupTighteningStatus);
 
 impl Changing for SecurityGroupTightening {
     const SHORT_NAME: &'static str = "sgt";
