@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint e2e lint-e2e bench demo fmt crds chart release image measure-orgscan
+.PHONY: test unit lint e2e lint-e2e bench bench-cli demo fmt crds chart release image measure-orgscan
 
 ## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests
 test: lint unit e2e
@@ -32,9 +32,15 @@ measure-orgscan: tools
 	$(CARGO) test --test measure_orgscan --no-run
 	scripts/with-testenv.sh $(CARGO) test --test measure_orgscan -- --nocapture
 
-## bench: criterion benchmarks (collapse scaling, flow-log parse throughput, Parquet read throughput)
+## bench: criterion benchmarks (collapse scaling, flow-log parse throughput, Parquet read
+## throughput, `analyse` beside zcat)
 bench:
-	$(CARGO) bench --bench collapse --bench flowlog_parse --bench flowlog_parquet
+	$(CARGO) bench --bench collapse --bench flowlog_parse --bench flowlog_parquet --bench cli_analyse
+
+## bench-cli: `analyse` on 3 M generated gzip records beside `zcat` (a table), then criterion on
+## 300 k; scripts/time-analyse.sh FILE.gz does the same for a real file with the release binary
+bench-cli:
+	$(CARGO) bench --bench cli_analyse
 
 fmt:
 	$(CARGO) fmt

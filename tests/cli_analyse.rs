@@ -1,6 +1,7 @@
 //! Integration tests (CLI layer): `sg-tightener analyse` run as a process on fixture flow logs —
 //! plain v2 default with a header, gzip custom format with pkt-srcaddr, Parquet, stdin, and bad
-//! input.
+//! input; the output forms (compact off a terminal, `--pretty`, `--format ndjson` read back by
+//! `plan`) and many files read in parallel giving the output of one sequential read.
 
 use serde_json::Value;
 use std::io::Write;
@@ -26,11 +27,16 @@ fn day_dir(day: &str) -> PathBuf {
 }
 
 fn analyse(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sg-tightener"))
-        .arg("analyse")
-        .args(args)
-        .output()
-        .unwrap()
+    analyse_with_threads(args, None)
+}
+
+/// `analyse` with its thread pool forced to `threads` (1: a sequential read).
+fn analyse_with_threads(args: &[&str], threads: Option<usize>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_sg-tightener"));
+    if let Some(threads) = threads {
+        command.env("RAYON_NUM_THREADS", threads.to_string());
+    }
+    command.arg("analyse").args(args).output().unwrap()
 }
 
 fn json(output: &Output) -> Value {
@@ -290,4 +296,228 @@ fn a_header_naming_too_few_fields_is_refused() {
         &["--flow-logs", path.to_str().unwrap(), "--end", END],
         &["short.log", "dstport, protocol"],
     );
+}
+
+fn fixture_args(extra: &[&str]) -> Vec<String> {
+    let root = fixtures().join("flowlogs");
+    let mut args: Vec<String> = [
+        "--flow-logs",
+        root.to_str().unwrap(),
+        "--days",
+        "3",
+        "--end",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.push(END.to_string());
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+fn analyse_fixtures(extra: &[&str]) -> Output {
+    let args = fixture_args(extra);
+    analyse(&args.iter().map(String::as_str).collect::<Vec<_>>())
+}
+
+fn stdout_text(output: &Output) -> String {
+    assert!(output.status.success(), "stderr: {}", stderr_of(output));
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+#[test]
+fn off_a_terminal_the_document_is_compact_json_on_one_line() {
+    let text = stdout_text(&analyse_fixtures(&[]));
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("{\"schema\":\"sg-tightener.evidence/v1\",\"window\":{"));
+    assert!(text.ends_with("}\n"));
+}
+
+#[test]
+fn pretty_writes_the_same_document_indented() {
+    let compact = analyse_fixtures(&[]);
+    let pretty = analyse_fixtures(&["--pretty"]);
+    let text = stdout_text(&pretty);
+    assert!(text.starts_with("{\n  \"schema\": "), "{text}");
+    assert!(text.lines().count() > 30, "one field per line: {text}");
+    assert_eq!(json(&pretty), json(&compact));
+}
+
+#[test]
+fn ndjson_is_a_header_line_then_one_flow_per_line() {
+    let document = json(&analyse_fixtures(&[]));
+    let text = stdout_text(&analyse_fixtures(&["--format", "ndjson"]));
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let header = &lines[0];
+    for field in ["schema", "window", "coverage", "stats"] {
+        assert_eq!(header[field], document[field], "{field}");
+    }
+    assert_eq!(header["flowCount"], 4);
+    assert_eq!(header.get("flows"), None);
+    assert_eq!(
+        &lines[1..],
+        document["flows"].as_array().unwrap().as_slice()
+    );
+}
+
+fn plan_with_evidence(evidence: &std::path::Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sg-tightener"))
+        .arg("plan")
+        .arg("--groups")
+        .arg(fixtures().join("article-groups.json"))
+        .arg("--evidence")
+        .arg(evidence)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn plan_reads_ndjson_evidence_as_it_reads_the_json_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let (as_json, as_ndjson) = (dir.path().join("e.json"), dir.path().join("e.ndjson"));
+    std::fs::write(&as_json, analyse_fixtures(&[]).stdout).unwrap();
+    let ndjson = analyse_fixtures(&["--format", "ndjson"]).stdout;
+    std::fs::write(&as_ndjson, &ndjson).unwrap();
+    let from_json = plan_with_evidence(&as_json);
+    let from_ndjson = plan_with_evidence(&as_ndjson);
+    let plan = json(&from_json);
+    assert!(plan.is_object(), "{plan}");
+    assert_eq!(json(&from_ndjson), plan);
+
+    let cut = ndjson.len()
+        - 1
+        - ndjson[..ndjson.len() - 1]
+            .iter()
+            .rev()
+            .position(|b| *b == b'\n')
+            .unwrap();
+    std::fs::write(&as_ndjson, &ndjson[..cut]).unwrap();
+    let truncated = plan_with_evidence(&as_ndjson);
+    assert_eq!(truncated.status.code(), Some(2));
+    let stderr = stderr_of(&truncated);
+    assert!(
+        stderr.contains("e.ndjson") && stderr.contains("flowCount 4"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_output_flags_are_refused_with_exit_2() {
+    let dir = day_dir("01");
+    let dir = dir.to_str().unwrap();
+    fails_with_exit_2(
+        &["--flow-logs", dir, "--format", "xml"],
+        &["--format", "\"xml\"", "json or ndjson"],
+    );
+    fails_with_exit_2(
+        &["--flow-logs", dir, "--format", "ndjson", "--pretty"],
+        &["--format", "\"ndjson\"", "--pretty"],
+    );
+    let unknown = analyse(&["--flow-logs", dir, "--prety"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr_of(&unknown).contains("--prety"));
+    assert!(unknown.stdout.is_empty());
+}
+
+/// Writes `count` small flow-log files into `dir` — overlapping tuples over three days, in two
+/// formats (v2 default and a custom one with pkt-srcaddr), every fourth one gzip — and returns
+/// their text concatenated in name order: each starts with its header, so the concatenation is
+/// one stream of the same records.
+fn many_files(dir: &std::path::Path, count: usize) -> String {
+    let mut all = String::new();
+    for i in 0..count {
+        let text = file_text(i);
+        let path = dir.join(format!("{i:02}.log"));
+        if i % 4 == 1 {
+            let file = std::fs::File::create(path.with_extension("log.gz")).unwrap();
+            let mut gzip = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+            gzip.write_all(text.as_bytes()).unwrap();
+            gzip.finish().unwrap();
+        } else {
+            std::fs::write(&path, &text).unwrap();
+        }
+        all.push_str(&text);
+    }
+    all
+}
+
+fn file_text(i: usize) -> String {
+    const V2: &str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+    const CUSTOM: &str =
+        "interface-id pkt-srcaddr srcaddr dstaddr dstport protocol start end action log-status";
+    let start = 1_709_251_200 + 600 + 86_400 * (i as u64 % 3);
+    let end = start + 60;
+    let mut text = format!("{}\n", if i % 2 == 0 { CUSTOM } else { V2 });
+    for j in 0..150 {
+        let source = format!("10.{}.{}.{}", i % 3, j % 7, (i * 7 + j) % 40);
+        let destination = format!("10.1.0.{}", j % 5);
+        let port = [443, 5432, 8443][j % 3];
+        let action = if j % 11 == 0 { "REJECT" } else { "ACCEPT" };
+        let eni = format!("eni-{:04x}", (i + j) % 6);
+        let line = if i % 2 == 0 {
+            let packet = match j % 4 {
+                0 => "-".to_string(),
+                _ => format!("172.16.{}.{}", i % 4, j % 9),
+            };
+            format!("{eni} {packet} {source} {destination} {port} 6 {start} {end} {action} OK\n")
+        } else {
+            format!("2 123456789012 {eni} {source} {destination} 40000 {port} 6 1 60 {start} {end} {action} OK\n")
+        };
+        text.push_str(&line);
+    }
+    text
+}
+
+const MANY_FILES_WINDOW: [&str; 4] = ["--days", "3", "--end", END];
+
+#[test]
+fn many_files_read_in_parallel_give_the_output_of_one_sequential_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let concatenated = many_files(dir.path(), 24);
+    let mut args = vec!["--flow-logs", dir.path().to_str().unwrap()];
+    args.extend(MANY_FILES_WINDOW);
+    let sequential = stdout_text(&analyse_with_threads(&args, Some(1)));
+    assert!(json(&analyse_with_threads(&args, Some(1)))["flows"]
+        .as_array()
+        .is_some_and(|flows| flows.len() > 100));
+    for _ in 0..3 {
+        let parallel = stdout_text(&analyse_with_threads(&args, Some(4)));
+        assert_eq!(parallel, sequential, "byte for byte");
+    }
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sg-tightener"))
+        .args(["analyse", "--flow-logs", "-"])
+        .args(MANY_FILES_WINDOW)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(concatenated.as_bytes()).unwrap();
+    drop(stdin);
+    let one_stream = stdout_text(&child.wait_with_output().unwrap());
+    assert_eq!(one_stream, sequential, "the files as one stream");
+}
+
+#[test]
+fn of_several_bad_files_the_first_in_order_is_reported_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    many_files(dir.path(), 16);
+    std::fs::write(dir.path().join("03a-not-flow-logs.txt"), "hello\nworld\n").unwrap();
+    std::fs::write(dir.path().join("09a.log.parquet"), b"PAR1").unwrap();
+    let mut args = vec!["--flow-logs", dir.path().to_str().unwrap()];
+    args.extend(MANY_FILES_WINDOW);
+    for threads in [1, 4, 4, 4] {
+        let output = analyse_with_threads(&args, Some(threads));
+        assert_eq!(output.status.code(), Some(2), "{threads} thread(s)");
+        let stderr = stderr_of(&output);
+        assert!(
+            stderr.contains("03a-not-flow-logs.txt") && !stderr.contains("parquet"),
+            "{threads} thread(s): {stderr}"
+        );
+    }
 }

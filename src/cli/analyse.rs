@@ -1,20 +1,23 @@
 //! CLI layer: `sg-tightener analyse` (DESIGN §9) — local flow-log files (plain or gzip, v2
-//! default or custom header format, or Parquet) → the evidence JSON that `plan --evidence` reads.
+//! default or custom header format, or Parquet) → the evidence that `plan --evidence` reads, as
+//! one JSON document (compact unless stdout is a terminal or `--pretty`) or NDJSON (one flow per
+//! line).
 
-use super::input::{invalid, print_json};
-use super::CliError;
-use crate::domain::evidence::coverage::{is_parquet_key, younger_than_window};
-use crate::domain::evidence::{EvidenceDocument, ParseStats, Window};
-use crate::domain::flowlog::{self, ActionFilter, Aggregator, FlowLogError, Selection};
+use super::flowfiles::{collect_files, read_all};
+use super::{ndjson, output, CliError};
+use crate::domain::evidence::coverage::younger_than_window;
+use crate::domain::evidence::{EvidenceDocument, Window};
+use crate::domain::flowlog::{ActionFilter, Selection};
 use clap::Args;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Arguments of `sg-tightener analyse`.
 #[derive(Debug, Args)]
 pub struct AnalyseArgs {
     /// Flow-log files or directories (walked recursively, hidden entries skipped); `-` reads stdin.
     /// Plain or gzip text, v2 default format or a custom format named by a header line, or
-    /// Parquet files as S3 delivery writes them (`*.parquet`).
+    /// Parquet files as S3 delivery writes them (`*.parquet`). Several
+    /// files are parsed in parallel, on all cores; the output does not depend on it.
     #[arg(long = "flow-logs", value_name = "PATH", required = true, num_args = 1..)]
     pub flow_logs: Vec<PathBuf>,
     /// Which records count as evidence: ACCEPT (tightening), REJECT (diagnose) or ANY.
@@ -27,15 +30,42 @@ pub struct AnalyseArgs {
     /// today (UTC), so the window is the last N whole days.
     #[arg(long, value_name = "TIME")]
     pub end: Option<String>,
+    /// Output format: `json` (one evidence document) or `ndjson` (a header line with the schema,
+    /// window, coverage, counters and `flowCount`, then one flow per line). `plan --evidence`
+    /// reads both.
+    #[arg(long, value_name = "FORMAT", default_value = "json")]
+    pub format: String,
+    /// Pretty-print the JSON document. Without it the document is pretty on a terminal and
+    /// compact (one line, a third of the size) when stdout is a file or a pipe. Not with ndjson.
+    #[arg(long)]
+    pub pretty: bool,
+}
+
+/// How `analyse` writes its evidence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// One JSON document, pretty-printed or compact.
+    Json {
+        /// Indented, one field per line.
+        pretty: bool,
+    },
+    /// A header line, then one flow per line.
+    Ndjson,
 }
 
 /// Runs `sg-tightener analyse`.
 pub fn run(args: AnalyseArgs) -> Result<(), CliError> {
     let action = parse_action(&args.action)?;
     let window = window(args.end.as_deref(), args.days)?;
+    let format = output_format(&args.format, args.pretty, output::stdout_is_terminal())?;
     let document = analyse(&args.flow_logs, action, window)?;
     warn_about(&document);
-    print_json(&document)
+    let mut out = output::stdout();
+    match format {
+        OutputFormat::Json { pretty } => output::write_json(&mut out, &document, pretty)?,
+        OutputFormat::Ndjson => ndjson::write(&mut out, &document)?,
+    }
+    output::finish(out)
 }
 
 /// Reads every file under `paths` into one evidence document: records with `action` whose
@@ -49,11 +79,24 @@ pub fn analyse(
         action,
         window: Some(window),
     };
-    let mut aggregator = Aggregator::new();
-    for file in collect_files(paths)? {
-        read_file(&file, &selection, &mut aggregator)?;
+    let files = collect_files(paths)?;
+    Ok(read_all(&files, &selection)?.into_evidence(window))
+}
+
+/// `--format` and `--pretty` (or, without it, whether stdout is a terminal) → the output format.
+pub fn output_format(format: &str, pretty: bool, terminal: bool) -> Result<OutputFormat, CliError> {
+    match format.to_ascii_lowercase().as_str() {
+        "json" => Ok(OutputFormat::Json {
+            pretty: pretty || terminal,
+        }),
+        "ndjson" if pretty => Err(flag(
+            "format",
+            format,
+            "--pretty applies to json only (ndjson is one compact value per line)",
+        )),
+        "ndjson" => Ok(OutputFormat::Ndjson),
+        _ => Err(flag("format", format, "expected json or ndjson")),
     }
-    Ok(aggregator.into_evidence(window))
 }
 
 fn flag(flag: &'static str, value: &str, message: &str) -> CliError {
@@ -91,112 +134,6 @@ fn window(end: Option<&str>, days: u32) -> Result<Window, CliError> {
     Ok(Window { start, end })
 }
 
-/// Files to read, in a stable order: each argument, directories walked recursively.
-fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
-    let mut files = Vec::new();
-    for path in paths {
-        if path.as_os_str() == "-" || !path.is_dir() {
-            files.push(path.clone());
-        } else {
-            walk(path, &mut files)?;
-        }
-    }
-    Ok(files)
-}
-
-fn walk(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), CliError> {
-    let read_error = |source| CliError::Read {
-        path: directory.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
-        .map_err(read_error)?
-        .map(|entry| entry.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(read_error)?;
-    entries.sort();
-    for entry in entries {
-        let hidden = entry
-            .file_name()
-            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
-        if hidden {
-            continue;
-        }
-        if entry.is_dir() {
-            walk(&entry, files)?;
-        } else {
-            files.push(entry);
-        }
-    }
-    Ok(())
-}
-
-fn read_file(
-    path: &Path,
-    selection: &Selection,
-    aggregator: &mut Aggregator,
-) -> Result<(), CliError> {
-    let read_error = |source| CliError::Read {
-        path: path.to_path_buf(),
-        source,
-    };
-    if is_parquet_key(&path.to_string_lossy()) {
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let stats = flowlog::parse_parquet(file, selection, aggregator)
-            .map_err(|error| flowlog_error(path, error))?;
-        return check_stats(path, &stats);
-    }
-    let stats = if path.as_os_str() == "-" {
-        parse(
-            path,
-            flowlog::decode(std::io::stdin().lock()).map_err(read_error)?,
-            selection,
-            aggregator,
-        )?
-    } else {
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        parse(
-            path,
-            flowlog::decode(file).map_err(read_error)?,
-            selection,
-            aggregator,
-        )?
-    };
-    check_stats(path, &stats)
-}
-
-fn parse(
-    path: &Path,
-    mut reader: Box<dyn std::io::BufRead + '_>,
-    selection: &Selection,
-    aggregator: &mut Aggregator,
-) -> Result<ParseStats, CliError> {
-    flowlog::parse_into(&mut reader, selection, aggregator)
-        .map_err(|error| flowlog_error(path, error))
-}
-
-fn flowlog_error(path: &Path, error: FlowLogError) -> CliError {
-    match error {
-        FlowLogError::Io(source) => CliError::Read {
-            path: path.to_path_buf(),
-            source,
-        },
-        other => invalid(path, other.to_string()),
-    }
-}
-
-/// A file that has lines but not one flow-log record is not a flow-log file.
-fn check_stats(path: &Path, stats: &ParseStats) -> Result<(), CliError> {
-    if stats.has_no_records() {
-        let message = format!(
-            "no flow-log record in {} line(s); is this a VPC flow-log file?",
-            stats.malformed
-        );
-        return Err(invalid(path, message));
-    }
-    Ok(())
-}
-
 /// One stderr line per thing a reader of the JSON could miss.
 fn warn_about(document: &EvidenceDocument) {
     let coverage = &document.coverage;
@@ -220,5 +157,43 @@ fn warn_about(document: &EvidenceDocument) {
             "sg-tightener: warning: {} unparseable line(s) skipped",
             document.stats.malformed
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{output_format, OutputFormat};
+
+    #[test]
+    fn json_is_pretty_on_a_terminal_or_when_asked_and_compact_otherwise() {
+        let pretty = |p, terminal| output_format("json", p, terminal).unwrap();
+        assert_eq!(pretty(false, false), OutputFormat::Json { pretty: false });
+        assert_eq!(pretty(false, true), OutputFormat::Json { pretty: true });
+        assert_eq!(pretty(true, false), OutputFormat::Json { pretty: true });
+    }
+
+    #[test]
+    fn ndjson_is_always_compact_and_refuses_pretty() {
+        assert_eq!(
+            output_format("NDJSON", false, true).unwrap(),
+            OutputFormat::Ndjson
+        );
+        let refused = output_format("ndjson", true, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.starts_with("invalid --format \"ndjson\""),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_format_names_the_flag_and_value() {
+        let refused = output_format("yaml", false, false).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "invalid --format \"yaml\": expected json or ndjson"
+        );
+        assert_eq!(refused.exit_code(), 2);
     }
 }

@@ -1,9 +1,9 @@
 //! CLI layer: reading input files (or `-` for stdin) and printing JSON results.
 
-use super::CliError;
+use super::{output, CliError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Reads a whole file, or stdin when `path` is `-`.
@@ -35,14 +35,9 @@ pub fn invalid(path: &Path, message: impl Into<String>) -> CliError {
     }
 }
 
-/// Prints `value` as pretty JSON followed by a newline.
+/// Prints `value` as pretty JSON followed by a newline (buffered: one write, not one per line).
 pub fn print_json<T: Serialize>(value: &T) -> Result<(), CliError> {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    serde_json::to_writer_pretty(&mut out, value).map_err(|e| match e.io_error_kind() {
-        Some(kind) => std::io::Error::new(kind, e),
-        None => std::io::Error::other(e),
-    })?;
-    writeln!(out)?;
-    Ok(())
+    let mut out = output::stdout();
+    output::write_json(&mut out, value, true)?;
+    output::finish(out)
 }

@@ -12,7 +12,10 @@ pub mod collapse;
 pub mod compact;
 pub mod error;
 pub mod extend;
+pub mod flowfiles;
 pub mod input;
+pub mod ndjson;
+pub mod output;
 pub mod plan;
 
 pub use error::CliError;

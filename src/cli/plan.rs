@@ -1,9 +1,9 @@
 //! CLI layer: `sg-tightener plan` (DESIGN §9) — describe-security-groups JSON + evidence (the
-//! `analyse` document, or the seed's `{"ips": [...]}`) [+ describe-network-interfaces JSON] →
+//! `analyse` document as JSON or NDJSON, or the seed's `{"ips": [...]}`) [+ describe-network-interfaces JSON] →
 //! the tightening plan as JSON (the shape of `status.plan`).
 
 use super::input::{invalid, print_json, read_json, read_text};
-use super::CliError;
+use super::{ndjson, CliError};
 use crate::domain::evidence::attribution::AttributionMode;
 use crate::domain::evidence::{EvidenceDocument, Flow, EVIDENCE_SCHEMA};
 use crate::domain::network::DescribeVpcs;
@@ -21,8 +21,8 @@ pub struct PlanArgs {
     /// `aws ec2 describe-security-groups` output: every group in it is in scope.
     #[arg(long, value_name = "SGS.json")]
     pub groups: PathBuf,
-    /// Evidence JSON written by `sg-tightener analyse`, or `{"ips": [...]}` (each IP is a source
-    /// for every eligible rule whose CIDR contains it, any port).
+    /// Evidence written by `sg-tightener analyse` (JSON or `--format ndjson`), or `{"ips": [...]}`
+    /// (each IP is a source for every eligible rule whose CIDR contains it, any port).
     #[arg(long, value_name = "EVIDENCE.json")]
     pub evidence: PathBuf,
     /// `aws ec2 describe-network-interfaces` output, to attribute flows to the groups whose ENIs
@@ -172,15 +172,22 @@ fn cidrs(name: &'static str, values: &[String]) -> Result<Vec<Ipv4Net>, CliError
         .collect()
 }
 
-/// Reads either evidence shape: flows from an `analyse` document, or vouched /32s from `{"ips"}`.
+/// Reads either evidence shape: flows from an `analyse` document (JSON or NDJSON), or vouched
+/// /32s from `{"ips"}`.
 fn read_evidence(path: &Path) -> Result<(Vec<Flow>, Vec<Ipv4Net>), CliError> {
     let text = read_text(path)?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
-    if let Some(ips) = value.get("ips") {
-        return Ok((Vec::new(), approved_ips(path, ips)?));
-    }
-    let document: EvidenceDocument =
-        serde_json::from_value(value).map_err(|e| invalid(path, e.to_string()))?;
+    let document = match ndjson::read(path, &text)? {
+        Some(document) => document,
+        None => {
+            let value: Value =
+                serde_json::from_str(&text).map_err(|e| invalid(path, e.to_string()))?;
+            if let Some(ips) = value.get("ips") {
+                return Ok((Vec::new(), approved_ips(path, ips)?));
+            }
+            serde_json::from_value::<EvidenceDocument>(value)
+                .map_err(|e| invalid(path, e.to_string()))?
+        }
+    };
     if document.schema != EVIDENCE_SCHEMA {
         return Err(invalid(
             path,

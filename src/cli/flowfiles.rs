@@ -1,0 +1,158 @@
+//! CLI layer: local flow-log files (plain or gzip text, or Parquet; `-` is stdin) → one
+//! aggregate. Directories are walked in a stable order; the files are parsed on all cores, one
+//! file per task, and their aggregates merged — the result does not depend on which thread read what, and an error is the
+//! one a sequential read would have stopped at (the first failing file in order).
+
+use super::input::invalid;
+use super::CliError;
+use crate::domain::evidence::coverage::is_parquet_key;
+use crate::domain::evidence::ParseStats;
+use crate::domain::flowlog::{self, Aggregator, FlowLogError, Selection};
+use rayon::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Files to read, in a stable order: each argument, directories walked recursively (sorted by
+/// name, hidden entries skipped).
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" || !path.is_dir() {
+            files.push(path.clone());
+        } else {
+            walk(path, &mut files)?;
+        }
+    }
+    Ok(files)
+}
+
+fn walk(directory: &Path, files: &mut Vec<PathBuf>) -> Result<(), CliError> {
+    let read_error = |source| CliError::Read {
+        path: directory.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(directory)
+        .map_err(read_error)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(read_error)?;
+    entries.sort();
+    for entry in entries {
+        let hidden = entry
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if entry.is_dir() {
+            walk(&entry, files)?;
+        } else {
+            files.push(entry);
+        }
+    }
+    Ok(())
+}
+
+/// A failed file and its position in the list: the earliest position wins.
+type Failure = (usize, CliError);
+
+/// Reads every file into one aggregator, files in parallel. Once a file has failed, files after
+/// it are not read (their result could not matter); files before it still are, since one of
+/// them may fail too and must then be the error reported.
+pub fn read_all(files: &[PathBuf], selection: &Selection) -> Result<Aggregator, CliError> {
+    let first_failure = AtomicUsize::new(usize::MAX);
+    let read_one = |(index, file): (usize, &PathBuf)| -> Result<Aggregator, Failure> {
+        let mut aggregator = Aggregator::new();
+        if index > first_failure.load(Ordering::Relaxed) {
+            return Ok(aggregator);
+        }
+        read_file(file, selection, &mut aggregator).map_err(|error| {
+            first_failure.fetch_min(index, Ordering::Relaxed);
+            (index, error)
+        })?;
+        Ok(aggregator)
+    };
+    files
+        .par_iter()
+        .enumerate()
+        .map(read_one)
+        .reduce(|| Ok(Aggregator::new()), combine)
+        .map_err(|(_, error)| error)
+}
+
+/// Merges two partial results: the larger aggregate absorbs the smaller; of two failures the
+/// earlier file's wins.
+fn combine(
+    left: Result<Aggregator, Failure>,
+    right: Result<Aggregator, Failure>,
+) -> Result<Aggregator, Failure> {
+    match (left, right) {
+        (Ok(mut left), Ok(mut right)) => {
+            if left.distinct() < right.distinct() {
+                std::mem::swap(&mut left, &mut right);
+            }
+            left.merge(right);
+            Ok(left)
+        }
+        (Err(left), Err(right)) => Err(if left.0 <= right.0 { left } else { right }),
+        (Err(failure), Ok(_)) | (Ok(_), Err(failure)) => Err(failure),
+    }
+}
+
+fn read_file(
+    path: &Path,
+    selection: &Selection,
+    aggregator: &mut Aggregator,
+) -> Result<(), CliError> {
+    let read_error = |source| CliError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    if is_parquet_key(&path.to_string_lossy()) {
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let stats = flowlog::parse_parquet(file, selection, aggregator)
+            .map_err(|error| flowlog_error(path, error))?;
+        return check_stats(path, &stats);
+    }
+    let stats = if path.as_os_str() == "-" {
+        let reader = flowlog::decode(std::io::stdin().lock()).map_err(read_error)?;
+        parse(path, reader, selection, aggregator)?
+    } else {
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let reader = flowlog::decode(file).map_err(read_error)?;
+        parse(path, reader, selection, aggregator)?
+    };
+    check_stats(path, &stats)
+}
+
+fn parse(
+    path: &Path,
+    mut reader: Box<dyn std::io::BufRead + '_>,
+    selection: &Selection,
+    aggregator: &mut Aggregator,
+) -> Result<ParseStats, CliError> {
+    flowlog::parse_into(&mut reader, selection, aggregator)
+        .map_err(|error| flowlog_error(path, error))
+}
+
+fn flowlog_error(path: &Path, error: FlowLogError) -> CliError {
+    match error {
+        FlowLogError::Io(source) => CliError::Read {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => invalid(path, other.to_string()),
+    }
+}
+
+/// A file that has lines but not one flow-log record is not a flow-log file.
+fn check_stats(path: &Path, stats: &ParseStats) -> Result<(), CliError> {
+    if stats.has_no_records() {
+        let message = format!(
+            "no flow-log record in {} line(s); is this a VPC flow-log file?",
+            stats.malformed
+        );
+        return Err(invalid(path, message));
+    }
+    Ok(())
+}
