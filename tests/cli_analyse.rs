@@ -451,7 +451,7 @@ fn file_text(i: usize) -> String {
     let start = 1_709_251_200 + 600 + 86_400 * (i as u64 % 3);
     let end = start + 60;
     let mut text = format!("{}\n", if i % 2 == 0 { CUSTOM } else { V2 });
-    for j in 0..150 {
+    for j in 0..400 {
         let source = format!("10.{}.{}.{}", i % 3, j % 7, (i * 7 + j) % 40);
         let destination = format!("10.1.0.{}", j % 5);
         let port = [443, 5432, 8443][j % 3];
@@ -501,6 +501,27 @@ fn many_files_read_in_parallel_give_the_output_of_one_sequential_read() {
     drop(stdin);
     let one_stream = stdout_text(&child.wait_with_output().unwrap());
     assert_eq!(one_stream, sequential, "the files as one stream");
+
+    // One file of several chunks, inflated ahead on a thread of its own (more cores than files)
+    // or not (one thread): lines straddling chunks are parsed the same.
+    let single = tempfile::tempdir().unwrap();
+    let path = single.path().join("all.log.gz");
+    let mut gzip = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    gzip.write_all(concatenated.as_bytes()).unwrap();
+    gzip.finish().unwrap();
+    assert!(
+        concatenated.len() > 2 * 256 * 1024,
+        "several read-ahead chunks"
+    );
+    let mut args = vec!["--flow-logs", path.to_str().unwrap()];
+    args.extend(MANY_FILES_WINDOW);
+    for threads in [1, 2, 4] {
+        let output = stdout_text(&analyse_with_threads(&args, Some(threads)));
+        assert_eq!(output, sequential, "one file, {threads} thread(s)");
+    }
 }
 
 #[test]

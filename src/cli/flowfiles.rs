@@ -1,14 +1,17 @@
 //! CLI layer: local flow-log files (plain or gzip text, or Parquet; `-` is stdin) → one
-//! aggregate. Directories are walked in a stable order; the files are parsed on all cores, one
-//! file per task, and their aggregates merged — the result does not depend on which thread read what, and an error is the
-//! one a sequential read would have stopped at (the first failing file in order).
+//! aggregate. Directories are walked in a stable order; the files are parsed on all cores, one file per task, and their
+//! aggregates merged — the result does not depend on which thread read what, and an error is the
+//! one a sequential read would have stopped at (the first failing file in order). With fewer
+//! files than cores, each file is also read and inflated ahead on a thread of its own.
 
 use super::input::invalid;
+use super::readahead::with_read_ahead;
 use super::CliError;
 use crate::domain::evidence::coverage::is_parquet_key;
 use crate::domain::evidence::ParseStats;
 use crate::domain::flowlog::{self, Aggregator, FlowLogError, Selection};
 use rayon::prelude::*;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -61,12 +64,13 @@ type Failure = (usize, CliError);
 /// them may fail too and must then be the error reported.
 pub fn read_all(files: &[PathBuf], selection: &Selection) -> Result<Aggregator, CliError> {
     let first_failure = AtomicUsize::new(usize::MAX);
+    let read_ahead = files.len() < rayon::current_num_threads();
     let read_one = |(index, file): (usize, &PathBuf)| -> Result<Aggregator, Failure> {
         let mut aggregator = Aggregator::new();
         if index > first_failure.load(Ordering::Relaxed) {
             return Ok(aggregator);
         }
-        read_file(file, selection, &mut aggregator).map_err(|error| {
+        read_file(file, selection, read_ahead, &mut aggregator).map_err(|error| {
             first_failure.fetch_min(index, Ordering::Relaxed);
             (index, error)
         })?;
@@ -99,9 +103,12 @@ fn combine(
     }
 }
 
+/// Reads one file into `aggregator`; with `read_ahead`, a second thread reads and inflates it
+/// while this one parses (for when there are fewer files than cores).
 fn read_file(
     path: &Path,
     selection: &Selection,
+    read_ahead: bool,
     aggregator: &mut Aggregator,
 ) -> Result<(), CliError> {
     let read_error = |source| CliError::Read {
@@ -114,25 +121,34 @@ fn read_file(
             .map_err(|error| flowlog_error(path, error))?;
         return check_stats(path, &stats);
     }
-    let stats = if path.as_os_str() == "-" {
-        let reader = flowlog::decode(std::io::stdin().lock()).map_err(read_error)?;
-        parse(path, reader, selection, aggregator)?
+    let stats = if read_ahead {
+        with_read_ahead(
+            || open(path),
+            |reader| parse(path, reader, selection, aggregator),
+        )?
     } else {
-        let file = std::fs::File::open(path).map_err(read_error)?;
-        let reader = flowlog::decode(file).map_err(read_error)?;
-        parse(path, reader, selection, aggregator)?
+        let mut reader = open(path).map_err(read_error)?;
+        parse(path, &mut reader, selection, aggregator)?
     };
     check_stats(path, &stats)
 }
 
+/// The file (or stdin for `-`), gunzipped when it is gzip.
+fn open(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    if path.as_os_str() == "-" {
+        flowlog::decode(std::io::stdin().lock())
+    } else {
+        flowlog::decode(std::fs::File::open(path)?)
+    }
+}
+
 fn parse(
     path: &Path,
-    mut reader: Box<dyn std::io::BufRead + '_>,
+    reader: &mut dyn BufRead,
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<ParseStats, CliError> {
-    flowlog::parse_into(&mut reader, selection, aggregator)
-        .map_err(|error| flowlog_error(path, error))
+    flowlog::parse_into(reader, selection, aggregator).map_err(|error| flowlog_error(path, error))
 }
 
 fn flowlog_error(path: &Path, error: FlowLogError) -> CliError {

@@ -17,6 +17,7 @@ pub mod input;
 pub mod ndjson;
 pub mod output;
 pub mod plan;
+pub mod readahead;
 
 pub use error::CliError;
 
