@@ -172,3 +172,44 @@ fn check_stats(path: &Path, stats: &ParseStats) -> Result<(), CliError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{combine, Failure};
+    use crate::cli::CliError;
+    use crate::domain::flowlog::Aggregator;
+
+    fn failed(index: usize) -> Result<Aggregator, Failure> {
+        Err((index, CliError::Failed(format!("file {index}"))))
+    }
+
+    fn one_flow(port: u16) -> Result<Aggregator, Failure> {
+        let mut aggregator = Aggregator::new();
+        let (source, destination) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        aggregator.add(source, destination, Some("eni-1"), 6, port, 2);
+        Ok(aggregator)
+    }
+
+    fn error_of(result: Result<Aggregator, Failure>) -> String {
+        result.err().map(|(_, e)| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn of_two_failures_the_earlier_file_wins_whichever_side_it_is_on() {
+        assert_eq!(error_of(combine(failed(3), failed(9))), "file 3");
+        assert_eq!(error_of(combine(failed(9), failed(3))), "file 3");
+    }
+
+    #[test]
+    fn a_failure_wins_over_any_aggregate() {
+        assert_eq!(error_of(combine(one_flow(443), failed(7))), "file 7");
+        assert_eq!(error_of(combine(failed(7), one_flow(443))), "file 7");
+    }
+
+    #[test]
+    fn two_aggregates_merge_into_one() {
+        let merged = combine(one_flow(443), combine(one_flow(80), one_flow(443)));
+        let merged = merged.ok().unwrap();
+        assert_eq!((merged.distinct(), merged.total_records()), (2, 6));
+    }
+}

@@ -35,7 +35,7 @@ pub fn for_each_line<R: BufRead + ?Sized>(
         }
         let length = buffer.len();
         let mut rest = buffer;
-        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+        while let Some(at) = memchr::memchr(b'\n', rest) {
             let (line, tail) = (&rest[..at], &rest[at + 1..]);
             let go_on = if overlong || pending.len() + line.len() > max_line {
                 each(Chunk::Overlong)
