@@ -13,19 +13,22 @@ FILE=$1; shift
 OUT=$(mktemp -d "${TMPDIR:-/tmp}/sgt-time.XXXXXX")
 trap 'rm -rf "$OUT"' EXIT
 
-# seconds and peak RSS (KiB) of one command, its stdout into $1
+# runs a command with its stdout into $1; its seconds and peak RSS (KiB) land in $OUT/time
 measure() {
   local stdout=$1; shift
-  /usr/bin/time -f '%e %M' -o "$OUT/time" "$@" > "$stdout" 2> "$OUT/stderr" \
-    || { cat "$OUT/stderr" >&2; exit 1; }
-  cat "$OUT/time"
+  if ! /usr/bin/time -f '%e %M' -o "$OUT/time" "$@" > "$stdout" 2> "$OUT/stderr"; then
+    cat "$OUT/stderr" >&2
+    exit 1
+  fi
 }
 
-read -r zcat zcat_rss < <(measure /dev/null zcat "$FILE")
+measure /dev/null zcat "$FILE"
+read -r zcat zcat_rss < "$OUT/time"
 printf '%-40s %7ss %8s KiB\n' "zcat > /dev/null" "$zcat" "$zcat_rss"
 for flags in "" "--format ndjson" "--pretty"; do
   # shellcheck disable=SC2086 # $flags is a list of flags
-  read -r t rss < <(measure "$OUT/out" "$BIN" analyse --flow-logs "$FILE" $flags "$@")
+  measure "$OUT/out" "$BIN" analyse --flow-logs "$FILE" $flags "$@"
+  read -r t rss < "$OUT/time"
   printf '%-40s %7ss %8s KiB  %5s× zcat  %s MB out\n' "analyse ${flags:-(json)} > file" "$t" "$rss" \
     "$(awk -v a="$t" -v z="$zcat" 'BEGIN { printf "%.2f", (z > 0 ? a / z : 0) }')" \
     "$(( $(stat -c %s "$OUT/out") / 1000000 ))"
