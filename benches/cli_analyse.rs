@@ -7,10 +7,11 @@
 //! - a side-by-side pass on 3 M records (~340 MB of text, as in the issue), printed as a table:
 //!   the median of a few alternating rounds of `zcat > /dev/null`, the in-process decode,
 //!   `analyse > file` (compact JSON, the default off a terminal), `--pretty` and `--format
-//!   ndjson`, the ratios to `zcat`, and the largest child's peak RSS;
+//!   ndjson`, and the ratios to `zcat` (scripts/time-analyse.sh adds each one's peak RSS);
 //! - criterion on 300 k records (~34 MB), small enough for stable samples in bench time.
 //!
-//! The binary is the one cargo builds for the bench (the bench profile: release settings).
+//! The binary is the one cargo builds for the bench (the bench profile: release settings for
+//! everything on the analyse path).
 //! `cargo test --benches` runs both parts on 1/64 of the data as a smoke test.
 
 #[path = "support/flowgen.rs"]
@@ -120,14 +121,6 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
-/// Largest peak RSS of any child waited for so far (Linux: KiB).
-fn children_peak_rss_kib() -> i64 {
-    // SAFETY: getrusage only writes the struct it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    usage.ru_maxrss
-}
-
 /// One command of the side-by-side pass: a process with its stdout into a file, or the decode.
 enum Run {
     Process {
@@ -225,10 +218,6 @@ fn report(records: usize, input: &Path, output: &Path, medians: Vec<(&str, Durat
         let time = time.as_secs_f64();
         println!("  {name:<34} {time:>7.3}s  {:>5.2}× zcat", time / zcat);
     }
-    println!(
-        "  peak RSS of the largest child: {} MiB",
-        children_peak_rss_kib() / 1024
-    );
 }
 
 fn bench_analyse(c: &mut Criterion) {
