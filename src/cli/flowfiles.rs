@@ -1,8 +1,9 @@
 //! CLI layer: local flow-log files (plain or gzip text, or Parquet; `-` is stdin) → one
-//! aggregate. Directories are walked in a stable order; the files are parsed on all cores, one file per task, and their
-//! aggregates merged — the result does not depend on which thread read what, and an error is the
-//! one a sequential read would have stopped at (the first failing file in order). With fewer
-//! files than cores, each file is also read and inflated ahead on a thread of its own.
+//! aggregate. Directories are walked in a stable order; the files are parsed on all cores, one
+//! file per task, and their aggregates merged — the result does not depend on which thread read
+//! what, and an error is the one a sequential read would have stopped at (the first failing file
+//! in order). With fewer files than cores, each text file is also read and inflated ahead on a
+//! thread of its own.
 
 use super::input::invalid;
 use super::readahead::with_read_ahead;
