@@ -450,14 +450,14 @@ fn file_text(i: usize) -> String {
         "interface-id pkt-srcaddr srcaddr dstaddr dstport protocol start end action log-status";
     let start = 1_709_251_200 + 600 + 86_400 * (i as u64 % 3);
     let end = start + 60;
-    let mut text = format!("{}\n", if i % 2 == 0 { CUSTOM } else { V2 });
+    let mut text = format!("{}\n", if i.is_multiple_of(2) { CUSTOM } else { V2 });
     for j in 0..400 {
         let source = format!("10.{}.{}.{}", i % 3, j % 7, (i * 7 + j) % 40);
         let destination = format!("10.1.0.{}", j % 5);
         let port = [443, 5432, 8443][j % 3];
         let action = if j % 11 == 0 { "REJECT" } else { "ACCEPT" };
         let eni = format!("eni-{:04x}", (i + j) % 6);
-        let line = if i % 2 == 0 {
+        let line = if i.is_multiple_of(2) {
             let packet = match j % 4 {
                 0 => "-".to_string(),
                 _ => format!("172.16.{}.{}", i % 4, j % 9),
