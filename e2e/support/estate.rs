@@ -174,11 +174,23 @@ pub async fn flow_log(account: &TestAccount, resource: &str, bucket: &str) -> St
         .log_destination_type(LogDestinationType::S3)
         .log_destination(format!("arn:aws:s3:::{bucket}"))
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("create_flow_logs on {resource}: {e:?}"));
+        .await;
+    created_flow_log(created, resource)
+}
+
+/// The id of the one flow log a CreateFlowLogs call for `what` made (panics naming `what` when
+/// the call or the creation failed).
+fn created_flow_log(
+    created: Result<
+        aws_sdk_ec2::operation::create_flow_logs::CreateFlowLogsOutput,
+        aws_sdk_ec2::error::SdkError<aws_sdk_ec2::operation::create_flow_logs::CreateFlowLogsError>,
+    >,
+    what: &str,
+) -> String {
+    let created = created.unwrap_or_else(|e| panic!("create_flow_logs on {what}: {e:?}"));
     assert!(
         created.unsuccessful().is_empty(),
-        "create_flow_logs on {resource}: {:?}",
+        "create_flow_logs on {what}: {:?}",
         created.unsuccessful()
     );
     created
@@ -209,18 +221,8 @@ pub async fn flow_log_to_log_group(
         .deliver_logs_permission_arn(format!("arn:aws:iam::{}:role/flow-logs", account.id))
         .log_format(format)
         .send()
-        .await
-        .unwrap_or_else(|e| panic!("create_flow_logs to {log_group}: {e:?}"));
-    assert!(
-        created.unsuccessful().is_empty(),
-        "create_flow_logs to {log_group}: {:?}",
-        created.unsuccessful()
-    );
-    created
-        .flow_log_ids()
-        .first()
-        .cloned()
-        .expect("a flow log id")
+        .await;
+    created_flow_log(created, log_group)
 }
 
 /// A group's ingress rules as `proto:port source (description)` lines, sorted — descriptions
