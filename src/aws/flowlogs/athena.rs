@@ -1,20 +1,16 @@
 //! AWS layer: flow-log evidence from an Athena table over S3 flow logs. The table's metadata
 //! (GetTableMetadata) says how it is partitioned and whether it has the packet-level addresses;
-//! then three queries (`athena_sql.rs`) run side by side — the flows aggregated by (source,
-//! destination, interface, protocol, port), the records per UTC day for coverage and the
-//! interfaces with records, all over the window's partitions only — each polled until it ends
-//! (bounded) and then read page by page, the header row skipped. Never narrowed to the interfaces that exist today: flows to
-//! interfaces deleted inside the window are evidence too.
+//! then one query per window (`athena_sql.rs`: flows, records per UTC day and the interfaces with
+//! records, in one scan of the window's partitions) is polled until it ends (bounded) and read
+//! page by page, the header row skipped, each row straight into the evidence. Never narrowed to
+//! the interfaces that exist today, nor to the resource asking: flows to interfaces deleted
+//! inside the window are evidence too, and one answer serves every resource on the table.
 
-use super::athena_sql::{
-    add_flow_row, coverage_sql, evidence, flows_sql, interfaces_sql, CoverageRows, Table,
-    TableShape,
-};
+use super::athena_sql::{evidence_sql, EvidenceRows, Table, TableShape};
 use super::rows::{poll, Poll};
 use super::{EvidenceRequest, ReaderSettings};
 use crate::aws::{AwsError, Failure};
 use crate::domain::evidence::EvidenceDocument;
-use crate::domain::flowlog::Aggregator;
 use aws_sdk_athena::types::{
     Column, QueryExecutionContext, QueryExecutionState, ResultConfiguration,
 };
@@ -49,20 +45,11 @@ pub(super) async fn collect(
         table: target.table.to_owned(),
         shape: run.shape().await?,
     };
-    let (flows_sql, coverage_sql) = (flows_sql(&table, request), coverage_sql(&table, request));
-    let mut aggregator = Aggregator::new();
-    let mut coverage = CoverageRows::default();
-    // rows go straight into the aggregator, page by page: memory stays bounded by distinct tuples
-    let interfaces_sql = interfaces_sql(&table, request);
-    let mut logged = Vec::new();
-    let flows = run.rows(&flows_sql, |row| add_flow_row(&mut aggregator, row));
-    let days = run.rows(&coverage_sql, |row| coverage.add(row));
-    let interfaces = run.rows(&interfaces_sql, |row| {
-        logged.extend(row.first().map(|id| id.to_string()))
-    });
-    futures::try_join!(flows, days, interfaces)?;
-    coverage.add_interfaces(logged.iter().map(String::as_str));
-    Ok(evidence(aggregator, coverage, request.window))
+    // rows go straight into the evidence, page by page: memory stays bounded by distinct tuples
+    let mut rows = EvidenceRows::default();
+    run.rows(&evidence_sql(&table, request), |row| rows.add(row))
+        .await?;
+    Ok(rows.evidence(request.window))
 }
 
 fn columns(columns: &[Column]) -> Vec<(String, String)> {

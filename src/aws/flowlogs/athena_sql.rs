@@ -1,20 +1,25 @@
 //! AWS layer (pure functions, no SDK): the SQL the Athena reader runs, and the table's shape it is
-//! written for. The flows query aggregates by (source, destination, interface, protocol, port),
-//! taking the packet-level addresses (`pkt_srcaddr`/`pkt_dstaddr`) when the table has them; the
-//! coverage query counts records and SKIPDATA records per UTC day. Both read only the partitions
-//! that can hold the window (delivery days from the window's first day to one day after its
-//! last, as the S3 reader selects keys): a 90-day plan scans 90 days, not the table.
+//! written for. One query per window ([`evidence_sql`]) scans the window's partitions once and
+//! answers the flows (aggregated by source, destination, interface, protocol, port; packet-level
+//! addresses when the table has them), the records and SKIPDATA records per UTC day, and the
+//! interfaces with records, with GROUPING SETS; [`EvidenceRows`] reads its answer. It reads only
+//! the partitions that can hold the window (delivery days from the window's first day to one day
+//! after its last, as the S3 reader selects keys): a 90-day plan scans 91 days of partitions, a
+//! one-day window two, never the table. Nothing in it depends on the resource asking, so one
+//! answer serves every resource that reads the table for the same window and action.
 //!
 //! The SQL is plain ANSI that Athena (Trino) and DuckDB run alike: the tests execute it with
 //! DuckDB over the same flow logs the S3 reader reads.
 
-use super::rows::{actions, add_row, timestamp_of, FlowRow};
+use super::rows::actions;
 use super::EvidenceRequest;
-use crate::domain::evidence::coverage::{utc_date, window_days, CoverageTracker, RecordKind};
-use crate::domain::evidence::{EvidenceDocument, Window};
-use crate::domain::flowlog::Aggregator;
+use crate::domain::evidence::coverage::window_days;
 use jiff::civil::Date;
 use std::collections::HashMap;
+
+mod answer;
+
+pub use answer::EvidenceRows;
 
 /// The table to query, and the shape its metadata reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,9 +160,9 @@ fn list(values: impl IntoIterator<Item = impl AsRef<str>>) -> String {
     quoted.join(", ")
 }
 
-/// Delivery days that may hold the window's records: its days and the day after (objects are
-/// delivered after their records end).
-fn delivery_days(request: &EvidenceRequest) -> Vec<Date> {
+/// Delivery days that may hold the window's records, the only partitions a query reads: the
+/// window's days and the day after (objects are delivered after their records end).
+pub fn delivery_days(request: &EvidenceRequest) -> Vec<Date> {
     let mut days = window_days(&request.window);
     if let Some(next) = days.last().and_then(|d| d.tomorrow().ok()) {
         days.push(next);
@@ -249,110 +254,58 @@ fn address(packet: bool, packet_column: &str, column: &str) -> String {
     }
 }
 
-/// The aggregation over the window's partitions, for the request's actions. Columns: source,
-/// destination, interface_id, protocol, dstport, records.
-pub fn flows_sql(table: &Table, request: &EvidenceRequest) -> String {
+/// The one query per window: a single scan of the window's partitions answers three questions
+/// at once, told apart by the `set` column (`grouping("utc_day", "logged")`):
+/// - [`FLOWS`]: records of the request's actions aggregated by (source, destination, interface,
+///   protocol, port), packet-level addresses preferred; records of other actions fall into one
+///   row with `kept = 0`, which the reader skips;
+/// - [`DAYS`]: per UTC day of `start` (the day's first second) the records with data (OK,
+///   NODATA), the SKIPDATA records and the earliest start of a record with data;
+/// - [`INTERFACES`]: every interface with a record that is not SKIPDATA.
+///
+/// Nothing in it depends on the resource asking (never narrowed to its interfaces): one answer
+/// serves every resource reading this table for this window and action, each attributing the
+/// flows to its own groups and checking its own interfaces' coverage in Rust. Columns: set,
+/// source, destination, interface, protocol, port, kept, utc_day, logged, records, data,
+/// skipped, earliest. GROUPING SETS group by the subquery's plain columns, as Presto-era
+/// engines require.
+pub fn evidence_sql(table: &Table, request: &EvidenceRequest) -> String {
     let shape = &table.shape;
-    format!(
-        "SELECT {} AS \"source\", {} AS \"destination\", \"interface_id\", \"protocol\", \
-         \"dstport\", count(*) AS \"records\" {} AND \"action\" IN ({}) GROUP BY 1, 2, 3, 4, 5",
-        address(shape.packet_source, "pkt_srcaddr", "srcaddr"),
-        address(shape.packet_destination, "pkt_dstaddr", "dstaddr"),
-        source_and_window(table, request),
-        list(actions(request.action))
-    )
-}
-
-/// Per UTC day (the day's first second): records with data (OK, NODATA), SKIPDATA records, and
-/// the earliest start of a record with data.
-pub fn coverage_sql(table: &Table, request: &EvidenceRequest) -> String {
-    format!(
-        "SELECT \"start\" - \"start\" % 86400 AS \"day\", \
-         sum(CASE WHEN \"log_status\" = 'SKIPDATA' THEN 0 ELSE 1 END) AS \"records\", \
-         sum(CASE WHEN \"log_status\" = 'SKIPDATA' THEN 1 ELSE 0 END) AS \"skipped\", \
-         min(CASE WHEN \"log_status\" = 'SKIPDATA' THEN NULL ELSE \"start\" END) AS \"earliest\" \
-         {} GROUP BY 1",
-        source_and_window(table, request)
-    )
-}
-
-/// The interfaces with a record that is not SKIPDATA (OK of any action, or NODATA) in the
-/// window's partitions: the per-interface half of coverage, as the S3 reader reports it.
-pub fn interfaces_sql(table: &Table, request: &EvidenceRequest) -> String {
-    format!(
-        "SELECT DISTINCT \"interface_id\" {} AND coalesce(\"log_status\", '') <> 'SKIPDATA'",
-        source_and_window(table, request)
-    )
-}
-
-/// Adds one row of [`flows_sql`]'s answer (cells as text, in its column order).
-pub fn add_flow_row(aggregator: &mut Aggregator, cells: &[&str]) {
-    let cell = |index: usize| cells.get(index).copied().unwrap_or_default();
-    let row = FlowRow {
-        source: cell(0),
-        destination: cell(1),
-        interface_id: cell(2),
-        protocol: cell(3),
-        port: cell(4),
-        records: cell(5),
-        ..FlowRow::default()
+    let kept = format!("\"action\" IN ({})", list(actions(request.action)));
+    let flow = |expression: &str, name: &str| {
+        format!("CASE WHEN \"kept\" = 1 THEN {expression} END AS \"{name}\"")
     };
-    add_row(aggregator, &row);
+    let record = format!(
+        "SELECT {}, {}, {}, {}, {}, \"kept\", \"start\" - \"start\" % 86400 AS \"utc_day\", \
+         CASE WHEN \"data\" = 1 THEN \"interface_id\" END AS \"logged\", \"data\", \"start\" \
+         FROM (SELECT *, CASE WHEN {kept} THEN 1 ELSE 0 END AS \"kept\", \
+         CASE WHEN \"log_status\" = 'SKIPDATA' THEN 0 ELSE 1 END AS \"data\" {}) AS \"w\"",
+        flow(
+            &address(shape.packet_source, "pkt_srcaddr", "srcaddr"),
+            "source"
+        ),
+        flow(
+            &address(shape.packet_destination, "pkt_dstaddr", "dstaddr"),
+            "destination"
+        ),
+        flow("\"interface_id\"", "interface"),
+        flow("\"protocol\"", "protocol"),
+        flow("\"dstport\"", "port"),
+        source_and_window(table, request),
+    );
+    format!(
+        "SELECT grouping(\"utc_day\", \"logged\") AS \"set\", \"source\", \"destination\", \
+         \"interface\", \"protocol\", \"port\", \"kept\", \"utc_day\", \"logged\", \
+         count(*) AS \"records\", sum(\"data\") AS \"data\", sum(1 - \"data\") AS \"skipped\", \
+         min(CASE WHEN \"data\" = 1 THEN \"start\" END) AS \"earliest\" FROM ({record}) AS \"r\" \
+         GROUP BY GROUPING SETS ((\"source\", \"destination\", \"interface\", \"protocol\", \
+         \"port\", \"kept\"), (\"utc_day\"), (\"logged\"))"
+    )
 }
 
-/// What [`coverage_sql`]'s answer says, row by row.
-#[derive(Debug, Default)]
-pub struct CoverageRows {
-    tracker: CoverageTracker,
-    earliest: Option<jiff::Timestamp>,
-    skipped: u64,
-    interfaces: std::collections::BTreeSet<String>,
-}
-
-impl CoverageRows {
-    /// Adds one row (day, records, skipped, earliest — cells as text).
-    pub fn add(&mut self, cells: &[&str]) {
-        let cell = |index: usize| cells.get(index).copied().unwrap_or_default().trim();
-        let Some(day) = timestamp_of(cell(0)) else {
-            return;
-        };
-        let count = |index: usize| cell(index).parse::<f64>().map_or(0, |n| n as u64);
-        if count(1) > 0 {
-            self.tracker.observe_day(utc_date(day));
-        }
-        if count(2) > 0 {
-            self.tracker
-                .observe(day.as_second(), None, RecordKind::Skipped);
-            self.skipped += count(2);
-        }
-        let first = timestamp_of(cell(3));
-        self.earliest = self.earliest.into_iter().chain(first).min();
-    }
-}
-
-impl CoverageRows {
-    /// Adds the interfaces of [`interfaces_sql`]'s answer (one id per row).
-    pub fn add_interfaces<'c>(&mut self, ids: impl IntoIterator<Item = &'c str>) {
-        let ids = ids
-            .into_iter()
-            .map(str::trim)
-            .filter(|id| !id.is_empty() && *id != "-");
-        self.interfaces.extend(ids.map(String::from));
-    }
-}
-
-/// The evidence document from the three answers.
-pub fn evidence(
-    mut aggregator: Aggregator,
-    coverage: CoverageRows,
-    window: Window,
-) -> EvidenceDocument {
-    aggregator.stats.skipdata += coverage.skipped;
-    let mut document = aggregator.into_evidence(window);
-    let mut days = coverage.tracker.coverage(&window);
-    days.earliest_record = coverage.earliest;
-    days.skipped_records = coverage.skipped;
-    days.interfaces_with_records = Some(coverage.interfaces.into_iter().collect());
-    document.coverage = days;
-    document
-}
+/// `set` of a flow row of [`evidence_sql`] (neither `utc_day` nor `logged` grouped).
+pub const FLOWS: u8 = 3;
+/// `set` of a per-day coverage row (`utc_day` grouped).
+pub const DAYS: u8 = 1;
+/// `set` of an interface-with-records row (`logged` grouped).
+pub const INTERFACES: u8 = 2;

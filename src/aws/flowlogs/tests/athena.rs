@@ -3,7 +3,7 @@
 //! SUCCEEDED, result pages with the header row skipped, failed queries. (The SQL itself is run
 //! by DuckDB over real flow logs in e2e/athena.rs.)
 
-use super::super::athena_sql::{coverage_sql, flows_sql, Partitions, Table, TableShape};
+use super::super::athena_sql::{delivery_days, evidence_sql, Partitions, Table, TableShape};
 use super::*;
 use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
 use aws_sdk_athena::operation::get_query_results::GetQueryResultsOutput;
@@ -51,14 +51,54 @@ fn results(rows: Vec<Row>, next: Option<&str>) -> GetQueryResultsOutput {
         .build()
 }
 
-const FLOWS_HEADER: &[&str] = &[
+const HEADER: &[&str] = &[
+    "set",
     "source",
     "destination",
-    "interface_id",
+    "interface",
     "protocol",
-    "dstport",
+    "port",
+    "kept",
+    "utc_day",
+    "logged",
     "records",
+    "data",
+    "skipped",
+    "earliest",
 ];
+
+/// A flow row of the answer: (source, destination, interface, protocol, port, records).
+fn flow_row(cells: [&str; 6]) -> Row {
+    let [source, destination, interface, protocol, port, records] = cells;
+    row(&[
+        "3",
+        source,
+        destination,
+        interface,
+        protocol,
+        port,
+        "1",
+        "",
+        "",
+        records,
+        "",
+        "",
+        "",
+    ])
+}
+
+/// A coverage row of the answer: (day, records with data, SKIPDATA records, earliest start).
+fn day_row(day: &str, data: &str, skipped: &str, earliest: &str) -> Row {
+    let records = (data.parse::<u64>().unwrap() + skipped.parse::<u64>().unwrap()).to_string();
+    row(&[
+        "1", "", "", "", "", "", "", day, "", &records, data, skipped, earliest,
+    ])
+}
+
+/// An interface-with-records row of the answer.
+fn interface_row(id: &str) -> Row {
+    row(&["2", "", "", "", "", "", "", "", id, "4", "4", "0", ""])
+}
 
 /// GetTableMetadata of `flows.vpc_flow_logs`: AWS's columns with the packet addresses,
 /// partitioned by `year`/`month`/`day`/`hour` text columns (Hive-compatible prefixes).
@@ -88,7 +128,7 @@ fn metadata_rule() -> Rule {
     })
 }
 
-/// StartQueryExecution: `flows` or `coverage` by the SQL; the requests are recorded.
+/// StartQueryExecution: every query gets the id `evidence`; the SQL is recorded.
 fn start_rule(sql: Arc<Mutex<Vec<String>>>) -> Rule {
     mock!(Client::start_query_execution).then_compute_output(move |req| {
         let ok = req.work_group() == Some("sgt")
@@ -97,101 +137,61 @@ fn start_rule(sql: Arc<Mutex<Vec<String>>>) -> Rule {
                 == Some("s3://athena-results/sgt/");
         assert!(ok, "{req:?}");
         let query = req.query_string().unwrap_or_default().to_owned();
-        let id = if query.contains("\"skipped\"") {
-            "coverage"
-        } else if query.starts_with("SELECT DISTINCT \"interface_id\"") {
-            "interfaces"
-        } else {
-            "flows"
-        };
         sql.lock().unwrap().push(query);
         StartQueryExecutionOutput::builder()
-            .query_execution_id(id)
+            .query_execution_id("evidence")
             .build()
     })
 }
 
 #[tokio::test]
-async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_the_header() {
+async fn one_query_is_polled_until_it_succeeds_and_every_page_is_read_without_the_header() {
     let sql = Arc::new(Mutex::new(Vec::new()));
     let start = start_rule(sql.clone());
-    let flows_state = mock!(Client::get_query_execution)
-        .match_requests(|req| req.query_execution_id() == Some("flows"))
+    let running = mock!(Client::get_query_execution)
         .sequence()
         .output(|| state(QueryExecutionState::Queued))
         .output(|| state(QueryExecutionState::Running))
         .output(|| state(QueryExecutionState::Succeeded))
         .build();
-    let coverage_state = mock!(Client::get_query_execution)
-        .match_requests(|req| req.query_execution_id() == Some("coverage"))
-        .then_output(|| state(QueryExecutionState::Succeeded));
-    let flows_first = mock!(Client::get_query_results)
-        .match_requests(|req| {
-            req.query_execution_id() == Some("flows") && req.next_token().is_none()
-        })
+    let first = mock!(Client::get_query_results)
+        .match_requests(|req| req.next_token().is_none())
         .then_output(|| {
             results(
                 vec![
-                    row(FLOWS_HEADER),
-                    row(&["10.0.1.5", "10.0.2.9", "eni-1", "6", "443", "7"]),
+                    row(HEADER),
+                    flow_row(["10.0.1.5", "10.0.2.9", "eni-1", "6", "443", "7"]),
+                    interface_row("eni-2"),
+                    // the records of the actions not asked for, in one row: not a flow
+                    row(&["3", "", "", "", "", "", "0", "", "", "5", "", "", ""]),
                 ],
                 Some("p2"),
             )
         });
-    let flows_second = mock!(Client::get_query_results)
-        .match_requests(|req| {
-            req.query_execution_id() == Some("flows") && req.next_token() == Some("p2")
-        })
-        .then_output(|| {
-            results(
-                vec![row(&["10.0.1.6", "10.0.2.9", "eni-1", "17", "53", "2"])],
-                None,
-            )
-        });
-    let coverage = mock!(Client::get_query_results)
-        .match_requests(|req| req.query_execution_id() == Some("coverage"))
+    let second = mock!(Client::get_query_results)
+        .match_requests(|req| req.next_token() == Some("p2"))
         .then_output(move || {
             let day = |n: i64| (DAY1 + n * DAY).to_string();
             let earliest = (DAY1 + 30).to_string();
             results(
                 vec![
-                    row(&["day", "records", "skipped", "earliest"]),
-                    row(&[&day(0), "5", "0", &earliest]),
-                    row(&[&day(1), "0", "3", ""]),
-                    row(&[&day(2), "4", "1", &(DAY1 + 2 * DAY).to_string()]),
+                    flow_row(["10.0.1.6", "10.0.2.9", "eni-1", "17", "53", "2"]),
+                    day_row(&day(0), "5", "0", &earliest),
+                    day_row(&day(1), "0", "3", ""),
+                    day_row(&day(2), "4", "1", &(DAY1 + 2 * DAY).to_string()),
+                    interface_row("eni-1"),
                 ],
                 None,
             )
         });
-    let interfaces_state = mock!(Client::get_query_execution)
-        .match_requests(|req| req.query_execution_id() == Some("interfaces"))
-        .then_output(|| state(QueryExecutionState::Succeeded));
-    let interfaces = mock!(Client::get_query_results)
-        .match_requests(|req| req.query_execution_id() == Some("interfaces"))
-        .then_output(|| {
-            results(
-                vec![row(&["interface_id"]), row(&["eni-2"]), row(&["eni-1"])],
-                None,
-            )
-        });
     let metadata = metadata_rule();
-    let rules = [
-        &metadata,
-        &start,
-        &flows_state,
-        &coverage_state,
-        &interfaces_state,
-        &flows_first,
-        &flows_second,
-        &coverage,
-        &interfaces,
-    ];
+    let rules = [&metadata, &start, &running, &first, &second];
     let document = reader(&[], &[], &rules)
         .collect(&request(source()))
         .await
         .unwrap();
-    assert_eq!(flows_state.num_calls(), 3);
-    assert_eq!((flows_first.num_calls(), flows_second.num_calls()), (1, 1));
+    assert_eq!(running.num_calls(), 3);
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
     assert_eq!(
         flows(&document),
         [
@@ -221,11 +221,35 @@ async fn queries_are_polled_until_they_succeed_and_every_page_is_read_without_th
     );
     assert_eq!(document.coverage.skipped_records, 4);
     let sql = sql.lock().unwrap();
-    assert_eq!(sql.len(), 3);
+    assert_eq!(sql.len(), 1, "one query per window: {sql:?}");
     assert!(
-        sql.iter().all(|q| q.contains("(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2', '03', '3', '04', '4'))")),
-        "all three queries read the window's partitions and the next day's: {sql:?}"
+        sql[0].contains("(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2', '03', '3', '04', '4'))"),
+        "the query reads the window's partitions and the next day's: {sql:?}"
     );
+}
+
+#[tokio::test]
+async fn resources_with_different_interfaces_send_the_same_query() {
+    let sql = Arc::new(Mutex::new(Vec::new()));
+    let start = start_rule(sql.clone());
+    let done =
+        mock!(Client::get_query_execution).then_output(|| state(QueryExecutionState::Succeeded));
+    let answer =
+        mock!(Client::get_query_results).then_output(|| results(vec![row(HEADER)], None));
+    let metadata = metadata_rule();
+    let reader = reader(&[], &[], &[&metadata, &start, &done, &answer]);
+    for interfaces in [vec![], vec!["eni-0aaa".to_owned()], vec!["eni-0bbb".into(); 300]] {
+        let mut request = request(source());
+        request.coverage_interfaces = interfaces;
+        reader.collect(&request).await.unwrap();
+    }
+    let sql = sql.lock().unwrap();
+    assert_eq!(sql.len(), 3, "one StartQueryExecution per collect");
+    assert!(
+        sql.iter().all(|q| q == &sql[0]),
+        "the SQL does not depend on the resource, so one answer can serve all: {sql:?}"
+    );
+    assert!(!sql[0].contains("eni-"), "{}", sql[0]);
 }
 
 #[tokio::test]
@@ -275,10 +299,10 @@ fn shape(partitions: &[(&str, &str)], parameters: &[(&str, &str)], packet: bool)
 }
 
 #[test]
-fn the_flows_sql_quotes_identifiers_and_selects_the_window_in_epoch_seconds() {
+fn the_sql_quotes_identifiers_and_selects_the_window_in_epoch_seconds() {
     let mut request = request(source());
     request.coverage_interfaces = vec!["eni-0abc".into()];
-    let sql = flows_sql(
+    let sql = evidence_sql(
         &table("flows", "vpc\"logs", TableShape::default()),
         &request,
     );
@@ -291,24 +315,27 @@ fn the_flows_sql_quotes_identifiers_and_selects_the_window_in_epoch_seconds() {
         "never narrowed to today's interfaces: {sql}"
     );
     assert!(
-        sql.starts_with("SELECT \"srcaddr\" AS \"source\", \"dstaddr\" AS"),
+        sql.contains("CASE WHEN \"kept\" = 1 THEN \"srcaddr\" END AS \"source\""),
         "{sql}"
     );
-    assert!(sql.ends_with("GROUP BY 1, 2, 3, 4, 5"), "{sql}");
+    assert!(
+        sql.ends_with("GROUP BY GROUPING SETS ((\"source\", \"destination\", \"interface\", \"protocol\", \"port\", \"kept\"), (\"utc_day\"), (\"logged\"))"),
+        "one scan, three answers: {sql}"
+    );
 }
 
 #[test]
 fn the_packet_addresses_are_the_source_and_destination_when_the_table_has_them() {
-    let sql = flows_sql(
+    let sql = evidence_sql(
         &table("flows", "t", shape(&[], &[], true)),
         &request(source()),
     );
     assert!(
-        sql.contains("coalesce(nullif(\"pkt_srcaddr\", '-'), \"srcaddr\") AS \"source\""),
+        sql.contains("coalesce(nullif(\"pkt_srcaddr\", '-'), \"srcaddr\") END AS \"source\""),
         "{sql}"
     );
     assert!(
-        sql.contains("coalesce(nullif(\"pkt_dstaddr\", '-'), \"dstaddr\") AS \"destination\""),
+        sql.contains("coalesce(nullif(\"pkt_dstaddr\", '-'), \"dstaddr\") END AS \"destination\""),
         "{sql}"
     );
 }
@@ -389,9 +416,8 @@ fn queries_prune_to_the_windows_delivery_days() {
     ];
     for (shape, expected) in cases {
         let table = table("flows", "t", shape);
-        for sql in [flows_sql(&table, &request), coverage_sql(&table, &request)] {
-            assert!(sql.contains(expected), "{expected}\n{sql}");
-        }
+        let sql = evidence_sql(&table, &request);
+        assert!(sql.contains(expected), "{expected}\n{sql}");
     }
 }
 
@@ -409,9 +435,75 @@ fn a_window_across_months_has_one_term_per_month() {
             false,
         ),
     );
-    let sql = flows_sql(&table, &request);
+    let sql = evidence_sql(&table, &request);
     assert!(
         sql.contains("((\"year\" IN ('2026') AND \"month\" IN ('10') AND \"day\" IN ('31')) OR (\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('01', '1', '02', '2')))"),
         "{sql}"
     );
+}
+
+fn days_window(request: &mut EvidenceRequest, first: i64, days: i64) {
+    request.window.start = jiff::Timestamp::from_second(DAY1 + first * DAY).unwrap();
+    request.window.end = jiff::Timestamp::from_second(DAY1 + (first + days) * DAY).unwrap();
+}
+
+#[test]
+fn a_one_day_window_reads_its_day_and_the_next_delivery_day_only() {
+    let mut request = request(source());
+    days_window(&mut request, 1, 1);
+    assert_eq!(
+        delivery_days(&request),
+        [date("2026-11-02"), date("2026-11-03")]
+    );
+    let cases = [
+        (
+            shape(
+                &[("year", "string"), ("month", "string"), ("day", "string")],
+                &[],
+                false,
+            ),
+            "AND ((\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('02', '2', '03', '3')))",
+        ),
+        (
+            shape(&[("date", "date")], &[], false),
+            "AND \"date\" BETWEEN DATE '2026-11-02' AND DATE '2026-11-03'",
+        ),
+        (
+            shape(
+                &[("date", "string")],
+                &[("projection.date.format", "yyyy/MM/dd")],
+                false,
+            ),
+            "AND \"date\" IN ('2026/11/02', '2026/11/03')",
+        ),
+    ];
+    for (shape, expected) in cases {
+        let sql = evidence_sql(&table("flows", "t", shape), &request);
+        assert!(sql.contains(expected), "{expected}\n{sql}");
+    }
+}
+
+proptest::proptest! {
+    /// A window read day by day (as a per-day evidence cache asks) reads the partitions the
+    /// whole window reads and no other, two per day: the next day's partition holds the day's
+    /// last records.
+    #[test]
+    fn a_window_read_day_by_day_reads_the_partitions_of_the_whole_window(
+        first in -400i64..400,
+        days in 1i64..120,
+    ) {
+        let mut whole = request(source());
+        days_window(&mut whole, first, days);
+        let mut union = std::collections::BTreeSet::new();
+        for day in first..first + days {
+            let mut one = request(source());
+            days_window(&mut one, day, 1);
+            let read = delivery_days(&one);
+            proptest::prop_assert_eq!(read.len(), 2);
+            union.extend(read);
+        }
+        let whole_days = delivery_days(&whole);
+        proptest::prop_assert_eq!(whole_days.len() as i64, days + 1);
+        proptest::prop_assert_eq!(union.into_iter().collect::<Vec<_>>(), whole_days);
+    }
 }
