@@ -1,8 +1,12 @@
-//! e2e: the Athena reader's SQL checked by a real SQL engine. The SQL the reader sends to
-//! Athena (athena_sql.rs: window, partition pruning, packet addresses, coverage) is run by
-//! DuckDB (the test venv's `duckdb` wheel) over Parquet flow logs in AWS's Hive-compatible hourly
-//! layout, and its answer, read the way the Athena reader reads Athena's, must be the evidence
-//! the S3 reader reads from the same objects in moto. Nothing leaves 127.0.0.1.
+//! e2e: the Athena reader's SQL checked by a real SQL engine. The one query per window the
+//! reader sends to Athena (athena_sql.rs: window, partition pruning, packet addresses, flows,
+//! coverage and interfaces in one scan) is run by DuckDB (the test venv's `duckdb` wheel) over
+//! Parquet flow logs in AWS's Hive-compatible hourly layout, and its answer, read the way the
+//! Athena reader reads Athena's, must be the evidence the S3 reader reads from the same objects
+//! in moto — for the whole window and for each of its days (the way a per-day evidence cache
+//! asks), the days merged giving the whole. Every object outside the partitions a query may read
+//! is replaced by garbage that DuckDB cannot open, so a query that reads one more partition
+//! fails. Nothing leaves 127.0.0.1.
 
 use crate::support::aws::operator_aws_layer;
 use crate::support::env::env;
@@ -12,34 +16,40 @@ use crate::support::TestAccount;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use sg_tightener::aws::flowlogs::athena_sql::{
-    add_flow_row, coverage_sql, evidence, flows_sql, interfaces_sql, CoverageRows, Partitions,
-    Table, TableShape,
+    delivery_days, evidence_sql, EvidenceRows, Partitions, Table, TableShape,
 };
 use sg_tightener::aws::{AwsPorts, EvidenceRequest, EvidenceSource};
 use sg_tightener::domain::evidence::{EvidenceDocument, Window};
 use sg_tightener::domain::flowlog::{ActionFilter, DEFAULT_V2_FIELDS};
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 
-/// DuckDB as Athena: the table is a view over the Parquet files with Hive partitioning (text
-/// partition values, as Athena's string partition keys), plus a `date` column for DATE-partitioned
-/// tables; prints each query's rows as JSON text cells (NULL → "").
+/// DuckDB as Athena, one process for every query: stdin is `{database, table, queries: [{root,
+/// sql}]}`; for each query the table is a view over the Parquet files under `root` with Hive
+/// partitioning (text partition values, as Athena's string partition keys), plus a `date` DATE
+/// column and a `dt` text column (`yyyy/MM/dd`, as partition projection's day format) for the
+/// other partitionings AWS documents; prints each answer's rows as JSON text cells (NULL → "").
 const DUCKDB: &str = r#"
 import duckdb, json, sys
-root, database, table, flows, coverage, interfaces = sys.argv[1:7]
-con = duckdb.connect()
-con.execute(f'CREATE SCHEMA "{database}"')
-files = root.replace("'", "''") + "/**/*.parquet"
-con.execute(
-    f'CREATE VIEW "{database}"."{table}" AS SELECT *, '
-    'make_date(CAST("year" AS INTEGER), CAST("month" AS INTEGER), CAST("day" AS INTEGER)) AS "date" '
-    f"FROM read_parquet('{files}', hive_partitioning = true, hive_types_autocast = false)"
-)
+job = json.load(sys.stdin)
+database, table = job["database"], job["table"]
 cells = lambda rows: [["" if c is None else str(c) for c in row] for row in rows]
-print(json.dumps({
-    "flows": cells(con.execute(flows).fetchall()),
-    "coverage": cells(con.execute(coverage).fetchall()),
-    "interfaces": cells(con.execute(interfaces).fetchall()),
-}))
+answers = []
+for query in job["queries"]:
+    con = duckdb.connect()
+    con.execute(f'CREATE SCHEMA "{database}"')
+    files = query["root"].replace("'", "''") + "/**/*.parquet"
+    con.execute(
+        f'CREATE VIEW "{database}"."{table}" AS SELECT *, '
+        'make_date(CAST("year" AS INTEGER), CAST("month" AS INTEGER), CAST("day" AS INTEGER)) AS "date", '
+        '"year" || \'/\' || "month" || \'/\' || "day" AS "dt" '
+        f"FROM read_parquet('{files}', hive_partitioning = true, hive_types_autocast = false)"
+    )
+    try:
+        answers.append({"rows": cells(con.execute(query["sql"]).fetchall())})
+    except duckdb.Error as error:
+        answers.append({"error": str(error)})
+print(json.dumps(answers))
 "#;
 
 fn fields() -> Vec<&'static str> {
@@ -147,52 +157,146 @@ async fn s3_reader_evidence(account: &TestAccount, request: &EvidenceRequest) ->
         .unwrap_or_else(|e| panic!("the S3 reader: {e}"))
 }
 
-fn duckdb_evidence(root: &Path, table: &Table, request: &EvidenceRequest) -> EvidenceDocument {
-    let python = env().var("SGT_PYTHON");
-    let output = std::process::Command::new(python)
-        .args(["-c", DUCKDB])
-        .arg(root)
-        .args([&table.database, &table.table])
-        .arg(flows_sql(table, request))
-        .arg(coverage_sql(table, request))
-        .arg(interfaces_sql(table, request))
-        .output()
-        .expect("run the venv's python");
-    assert!(
-        output.status.success(),
-        "DuckDB refused the Athena SQL ({:?}):\n{}\nflows: {}\ncoverage: {}",
-        table.shape.partitions,
-        String::from_utf8_lossy(&output.stderr),
-        flows_sql(table, request),
-        coverage_sql(table, request)
-    );
-    let answer: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON rows");
-    let rows = |name: &str| -> Vec<Vec<String>> {
-        serde_json::from_value(answer[name].clone()).expect("rows of text cells")
-    };
-    let mut aggregator = sg_tightener::domain::flowlog::Aggregator::new();
-    for row in rows("flows") {
-        add_flow_row(
-            &mut aggregator,
-            &row.iter().map(String::as_str).collect::<Vec<_>>(),
-        );
-    }
-    let mut coverage = CoverageRows::default();
-    for row in rows("coverage") {
-        coverage.add(&row.iter().map(String::as_str).collect::<Vec<_>>());
-    }
-    let interfaces = rows("interfaces");
-    coverage.add_interfaces(
-        interfaces
-            .iter()
-            .filter_map(|row| row.first().map(String::as_str)),
-    );
-    evidence(aggregator, coverage, request.window)
+/// One query for DuckDB: the Athena SQL of `request` over the Parquet tree at `root`.
+struct Query {
+    root: PathBuf,
+    table: Table,
+    request: EvidenceRequest,
 }
 
-#[tokio::test]
-async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads() {
-    let account = TestAccount::new().await;
+/// Runs every query in one DuckDB process and reads each answer the way the Athena reader reads
+/// Athena's; a query DuckDB refuses (or a garbage object it opened) fails the test, naming it.
+fn duckdb_evidence(queries: &[Query]) -> Vec<EvidenceDocument> {
+    let job = serde_json::json!({
+        "database": "flow_logs",
+        "table": "vpc_flow_logs",
+        "queries": queries.iter().map(|q| serde_json::json!({
+            "root": q.root,
+            "sql": evidence_sql(&q.table, &q.request),
+        })).collect::<Vec<_>>(),
+    });
+    let mut child = std::process::Command::new(env().var("SGT_PYTHON"))
+        .args(["-c", DUCKDB])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the venv's python");
+    serde_json::to_writer(child.stdin.take().expect("stdin"), &job).expect("send the queries");
+    let output = child.wait_with_output().expect("DuckDB's answers");
+    assert!(
+        output.status.success(),
+        "DuckDB: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let answers: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("JSON answers");
+    queries
+        .iter()
+        .zip(answers)
+        .map(|(query, answer)| {
+            let sql = evidence_sql(&query.table, &query.request);
+            assert!(
+                answer.get("error").is_none(),
+                "DuckDB refused the Athena SQL or read a partition it should have pruned \
+                 ({:?}, window {:?}): {}\n{sql}",
+                query.table.shape.partitions,
+                query.request.window,
+                answer["error"]
+            );
+            let rows: Vec<Vec<String>> =
+                serde_json::from_value(answer["rows"].clone()).expect("rows of text cells");
+            let mut evidence = EvidenceRows::default();
+            for row in &rows {
+                evidence.add(&row.iter().map(String::as_str).collect::<Vec<_>>());
+            }
+            evidence.evidence(query.request.window)
+        })
+        .collect()
+}
+
+/// The delivery day of an object, from its Hive-compatible key.
+fn delivered(key: &str) -> Date {
+    let value = |name: &str| -> i16 {
+        let start = key.find(&format!("{name}=")).expect("partition in key") + name.len() + 1;
+        key[start..].split('/').next().unwrap().parse().unwrap()
+    };
+    jiff::civil::date(value("year"), value("month") as i8, value("day") as i8)
+}
+
+/// The objects as local files under a fresh directory; those delivered on a day `read` refuses
+/// are garbage (not Parquet), so a query that opens one fails. DuckDB takes a view's columns
+/// from the first file, so the tree starts with an empty Parquet file in a partition of 2000.
+fn tree(objects: &[(String, Vec<u8>)], read: impl Fn(Date) -> bool) -> tempfile::TempDir {
+    let root = tempfile::tempdir().expect("temporary directory");
+    let (first, _) = objects.iter().min_by_key(|(key, _)| key).expect("objects");
+    let year = first.find("year=").expect("Hive key");
+    let anchor = (
+        format!(
+            "{}year=2000/month=01/day=01/hour=00/schema.parquet",
+            &first[..year]
+        ),
+        parquet_fixture::parquet_from_records(&fields(), &[], 2),
+    );
+    for (key, body) in objects.iter().chain([&anchor]) {
+        let path = root.path().join(key);
+        std::fs::create_dir_all(path.parent().expect("folder")).expect("folders");
+        let garbage = b"not parquet: a partition this query must not read".to_vec();
+        let body = if key == &anchor.0 || read(delivered(key)) {
+            body
+        } else {
+            &garbage
+        };
+        std::fs::write(&path, body).expect("local copy");
+    }
+    root
+}
+
+/// The flows as (source, destination, interface, protocol, port) → records.
+type FlowCounts = BTreeMap<(String, String, Option<String>, u8, u16), u64>;
+
+/// Per-day documents merged the way a per-day evidence cache would: flows summed by tuple,
+/// days without data and with SKIPDATA unioned, interfaces unioned, the earliest record and
+/// the counts summed.
+fn merged(days: &[EvidenceDocument]) -> (FlowCounts, BTreeSet<Date>, BTreeSet<String>, u64) {
+    let mut flows = FlowCounts::new();
+    let mut gaps = BTreeSet::new();
+    let mut interfaces = BTreeSet::new();
+    let mut skipped = 0;
+    for day in days {
+        for (tuple, records) in flow_counts(day) {
+            *flows.entry(tuple).or_default() += records;
+        }
+        gaps.extend(day.coverage.days_without_data.iter().copied());
+        interfaces.extend(
+            day.coverage
+                .interfaces_with_records
+                .clone()
+                .unwrap_or_default(),
+        );
+        skipped += day.coverage.skipped_records;
+    }
+    (flows, gaps, interfaces, skipped)
+}
+
+fn flow_counts(document: &EvidenceDocument) -> FlowCounts {
+    document
+        .flows
+        .iter()
+        .map(|f| {
+            let tuple = (
+                f.source.to_string(),
+                f.destination.to_string(),
+                f.interface_id.clone(),
+                f.protocol,
+                f.port,
+            );
+            (tuple, f.records)
+        })
+        .collect()
+}
+
+async fn bucket_of(account: &TestAccount, objects: &[(String, Vec<u8>)]) -> String {
     let bucket = unique_name("sgt-athena");
     let s3 = aws_sdk_s3::Client::new(account.sdk_config());
     let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
@@ -206,27 +310,77 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads() {
         .send()
         .await
         .expect("create bucket");
-    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let root = tempfile::tempdir().expect("temporary directory");
-    let fields = fields();
-    for (key, records) in objects(&account.id, today) {
-        let body = parquet_fixture::parquet_from_records(&fields, &records, 2);
-        let path = root.path().join(&key);
-        std::fs::create_dir_all(path.parent().expect("folder")).expect("folders");
-        std::fs::write(&path, &body).expect("local copy");
+    for (key, body) in objects {
         s3.put_object()
             .bucket(&bucket)
-            .key(&key)
-            .body(body.into())
+            .key(key)
+            .body(body.clone().into())
             .send()
             .await
             .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
     }
+    bucket
+}
+
+/// The partitionings AWS documents for flow-log tables, and an unpartitioned table.
+fn shapes() -> Vec<TableShape> {
+    let columns: Vec<(String, String)> = fields()
+        .iter()
+        .map(|f| (f.replace('-', "_"), "string".to_owned()))
+        .collect();
+    let pairs = |names: &[(&str, &str)]| -> Vec<(String, String)> {
+        names
+            .iter()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    };
+    let hive = pairs(&[
+        ("year", "string"),
+        ("month", "string"),
+        ("day", "string"),
+        ("hour", "string"),
+    ]);
+    let projected = pairs(&[("dt", "string")]);
+    let projection = pairs(&[("projection.dt.format", "yyyy/MM/dd")]);
+    [
+        (hive, Vec::new()),
+        (pairs(&[("date", "date")]), Vec::new()),
+        (projected, projection),
+        (Vec::new(), Vec::new()),
+    ]
+    .into_iter()
+    .map(|(keys, parameters)| {
+        TableShape::from_metadata(&columns, &keys, &parameters.into_iter().collect())
+    })
+    .collect()
+}
+
+fn table(shape: TableShape) -> Table {
+    Table {
+        database: "flow_logs".into(),
+        table: "vpc_flow_logs".into(),
+        shape,
+    }
+}
+
+#[tokio::test]
+async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads_whole_and_by_day() {
+    let account = TestAccount::new().await;
+    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let fields = fields();
+    let objects: Vec<(String, Vec<u8>)> = objects(&account.id, today)
+        .into_iter()
+        .map(|(key, records)| {
+            let body = parquet_fixture::parquet_from_records(&fields, &records, 2);
+            (key, body)
+        })
+        .collect();
+    let bucket = bucket_of(&account, &objects).await;
     let window = Window {
         start: Timestamp::from_second(midnight(today - 3.days())).unwrap(),
         end: Timestamp::from_second(midnight(today)).unwrap(),
     };
-    let request = EvidenceRequest {
+    let request = |window: Window| EvidenceRequest {
         source: EvidenceSource::S3 {
             bucket: bucket.clone(),
             prefix: "AWSLogs/".into(),
@@ -235,8 +389,19 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads() {
         action: ActionFilter::Accept,
         coverage_interfaces: Vec::new(),
     };
-    let s3_evidence = s3_reader_evidence(&account, &request).await;
-    let sources: Vec<String> = s3_evidence
+    let whole = request(window);
+    let days: Vec<EvidenceRequest> = (1..=3)
+        .rev()
+        .map(|back| {
+            let start = midnight(today - back.days());
+            request(Window {
+                start: Timestamp::from_second(start).unwrap(),
+                end: Timestamp::from_second(start + 86_400).unwrap(),
+            })
+        })
+        .collect();
+    let s3_whole = s3_reader_evidence(&account, &whole).await;
+    let sources: Vec<String> = s3_whole
         .flows
         .iter()
         .map(|f| f.source.to_string())
@@ -246,51 +411,100 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads() {
         ["10.0.10.1", "10.4.8.1", "10.7.3.4", "10.7.3.5", "10.8.2.1"],
         "the data set is what this test thinks it is"
     );
-    assert_eq!(s3_evidence.coverage.days_without_data, [today - 2.days()]);
-    let columns: Vec<(String, String)> = fields
-        .iter()
-        .map(|f| (f.replace('-', "_"), "string".to_owned()))
-        .collect();
-    let keys = |names: &[(&str, &str)]| -> Vec<(String, String)> {
-        names
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect()
+    assert_eq!(s3_whole.coverage.days_without_data, [today - 2.days()]);
+    let mut s3_days = Vec::new();
+    for day in &days {
+        s3_days.push(s3_reader_evidence(&account, day).await);
+    }
+
+    // every query reads a tree where the partitions it must not read hold garbage
+    // (a window of whole days, its first day to the day after its last: the day its end is in)
+    let readable = |request: &EvidenceRequest| {
+        let utc = |at: Timestamp| at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let (first, after) = (utc(request.window.start), utc(request.window.end));
+        assert_eq!(
+            delivery_days(request).len() as i32,
+            (after - first).get_days() + 1,
+            "the reader's delivery days are these"
+        );
+        tree(&objects, move |day| first <= day && day <= after)
     };
-    let shapes = [
-        keys(&[
-            ("year", "string"),
-            ("month", "string"),
-            ("day", "string"),
-            ("hour", "string"),
-        ]),
-        keys(&[("date", "date")]),
-        keys(&[]),
-    ];
-    for partition_keys in shapes {
-        let shape = TableShape::from_metadata(&columns, &partition_keys, &Default::default());
+    let whole_tree = readable(&whole);
+    let day_trees: Vec<_> = days.iter().map(readable).collect();
+    let full_tree = tree(&objects, |_| true);
+    let mut queries = Vec::new();
+    for shape in shapes() {
+        if shape.partitions == Partitions::None {
+            queries.push(Query {
+                root: full_tree.path().to_owned(),
+                table: table(shape),
+                request: whole.clone(),
+            });
+            continue;
+        }
         assert!(shape.packet_source && shape.packet_destination);
-        let partitions = shape.partitions.clone();
-        let table = Table {
-            database: "flow_logs".into(),
-            table: "vpc_flow_logs".into(),
-            shape,
-        };
-        let athena = duckdb_evidence(root.path(), &table, &request);
-        if partitions == Partitions::None {
+        queries.push(Query {
+            root: whole_tree.path().to_owned(),
+            table: table(shape.clone()),
+            request: whole.clone(),
+        });
+        for (day, root) in days.iter().zip(&day_trees) {
+            queries.push(Query {
+                root: root.path().to_owned(),
+                table: table(shape.clone()),
+                request: day.clone(),
+            });
+        }
+    }
+    let answers = duckdb_evidence(&queries);
+    let mut answers = queries.iter().zip(answers);
+    while let Some((query, athena)) = answers.next() {
+        let partitions = &query.table.shape.partitions;
+        if *partitions == Partitions::None {
             let stray: Vec<String> = athena.flows.iter().map(|f| f.source.to_string()).collect();
             assert!(
                 stray.contains(&"10.6.6.6".to_owned()),
-                "reading the whole table sees the stray partition, so the pruned queries above \
+                "reading the whole table sees the stray partition, so the pruned queries \
                  really pruned: {stray:?}"
             );
             continue;
         }
-        assert_eq!(athena.flows, s3_evidence.flows, "{partitions:?}");
-        assert_eq!(athena.coverage, s3_evidence.coverage, "{partitions:?}");
+        assert_same(&athena, &s3_whole, &format!("{partitions:?}, whole window"));
+        let by_day: Vec<EvidenceDocument> =
+            answers.by_ref().take(days.len()).map(|a| a.1).collect();
+        for ((athena, s3), day) in by_day.iter().zip(&s3_days).zip(&days) {
+            let what = format!("{partitions:?}, {:?}", day.window);
+            assert_same(athena, s3, &what);
+        }
+        let (flows, gaps, interfaces, skipped) = merged(&by_day);
         assert_eq!(
-            athena.stats.skipdata, s3_evidence.stats.skipdata,
-            "{partitions:?}"
+            flows,
+            flow_counts(&athena),
+            "{partitions:?}: the days merged"
         );
+        let whole_gaps: BTreeSet<Date> =
+            athena.coverage.days_without_data.iter().copied().collect();
+        assert_eq!(gaps, whole_gaps, "{partitions:?}");
+        let whole_interfaces: BTreeSet<String> = athena
+            .coverage
+            .interfaces_with_records
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        assert_eq!(interfaces, whole_interfaces, "{partitions:?}");
+        assert_eq!(skipped, athena.coverage.skipped_records, "{partitions:?}");
+        let earliest = by_day
+            .iter()
+            .filter_map(|d| d.coverage.earliest_record)
+            .min();
+        assert_eq!(earliest, athena.coverage.earliest_record, "{partitions:?}");
     }
+}
+
+/// The Athena answer is the S3 reader's evidence: flows, coverage and lost records.
+fn assert_same(athena: &EvidenceDocument, s3: &EvidenceDocument, what: &str) {
+    assert_eq!(athena.flows, s3.flows, "{what}");
+    assert_eq!(athena.coverage, s3.coverage, "{what}");
+    assert_eq!(athena.stats.skipdata, s3.stats.skipdata, "{what}");
 }

@@ -234,11 +234,14 @@ async fn resources_with_different_interfaces_send_the_same_query() {
     let start = start_rule(sql.clone());
     let done =
         mock!(Client::get_query_execution).then_output(|| state(QueryExecutionState::Succeeded));
-    let answer =
-        mock!(Client::get_query_results).then_output(|| results(vec![row(HEADER)], None));
+    let answer = mock!(Client::get_query_results).then_output(|| results(vec![row(HEADER)], None));
     let metadata = metadata_rule();
     let reader = reader(&[], &[], &[&metadata, &start, &done, &answer]);
-    for interfaces in [vec![], vec!["eni-0aaa".to_owned()], vec!["eni-0bbb".into(); 300]] {
+    for interfaces in [
+        vec![],
+        vec!["eni-0aaa".to_owned()],
+        vec!["eni-0bbb".into(); 300],
+    ] {
         let mut request = request(source());
         request.coverage_interfaces = interfaces;
         reader.collect(&request).await.unwrap();
