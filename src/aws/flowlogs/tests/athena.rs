@@ -510,3 +510,35 @@ proptest::proptest! {
         proptest::prop_assert_eq!(union.into_iter().collect::<Vec<_>>(), whole_days);
     }
 }
+
+#[test]
+fn the_tables_aws_documents_for_flow_logs_are_pruned_by_day() {
+    let projection = |column: &str| {
+        [
+            (format!("projection.{column}.type"), "date".to_owned()),
+            (
+                format!("projection.{column}.format"),
+                "yyyy/MM/dd".to_owned(),
+            ),
+        ]
+    };
+    // text, central bucket: PARTITIONED BY (accid, region, day) with projection on `day`;
+    // Parquet: PARTITIONED BY (region, date string, hour string) with projection on `date`
+    let text = [("accid", "string"), ("region", "string"), ("day", "string")];
+    let parquet = [("region", "string"), ("date", "string"), ("hour", "string")];
+    let mut request = request(source());
+    days_window(&mut request, 0, 1);
+    for (keys, column) in [(&text[..], "day"), (&parquet[..], "date")] {
+        let parameters: Vec<(String, String)> = projection(column).into();
+        let parameters: Vec<(&str, &str)> = parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let sql = evidence_sql(
+            &table("flows", "t", shape(keys, &parameters, true)),
+            &request,
+        );
+        let expected = format!("AND \"{column}\" IN ('2026/11/01', '2026/11/02')");
+        assert!(sql.contains(&expected), "{expected}\n{sql}");
+    }
+}
