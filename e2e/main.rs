@@ -20,6 +20,7 @@ mod orgscan;
 mod orgscan_faults;
 mod samples;
 mod tightening;
+mod tightening_athena;
 mod tightening_claims;
 mod tightening_crash;
 mod tightening_diagnose;

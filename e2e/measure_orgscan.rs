@@ -141,7 +141,7 @@ async fn measure_a_scan_of_50_accounts_in_2_regions() {
         "measure: {accounts} accounts x {} regions, scan {seconds:.2} s",
         REGIONS.len()
     );
-    eprintln!("measure: requests through the proxy by query action ('-' = JSON/REST: Organizations, S3): {calls:?}");
+    eprintln!("measure: requests through the proxy by action ('-' = REST: S3): {calls:?}");
     eprintln!(
         "measure: {total} requests, {:.2} per account",
         total as f64 / accounts as f64

@@ -1,5 +1,6 @@
 //! e2e: a minimal HTTP/1.1 GET for the operator's `/healthz`, `/readyz` and `/metrics`
-//! on 127.0.0.1 — enough for status codes and text bodies, without an HTTP client dependency.
+//! on 127.0.0.1, and a JSON POST for moto's test API — enough for status codes and text bodies,
+//! without an HTTP client dependency.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -8,10 +9,30 @@ use tokio::net::TcpStream;
 
 /// `GET path` with `Connection: close`: `(status code, body)`. Gives up after 5 s.
 pub async fn http_get(address: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    exchange(
+        address,
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"),
+    )
+    .await
+}
+
+/// `POST path` of a JSON `body`: `(status code, body)`. Gives up after 5 s.
+pub async fn http_post_json(
+    address: SocketAddr,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(address, request).await
+}
+
+async fn exchange(address: SocketAddr, request: String) -> std::io::Result<(u16, String)> {
     let exchange = async {
         let mut stream = TcpStream::connect(address).await?;
-        let request =
-            format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
         stream.write_all(request.as_bytes()).await?;
         let mut response = Vec::new();
         stream.read_to_end(&mut response).await?;

@@ -2,8 +2,10 @@
 //! except those of one EC2 query action (`Action=…` in the form body), which are held — never
 //! forwarded, never answered — until the client closes the connection (e.g. it was killed), or
 //! ([`FaultProxy::throttle`]) answered with AWS's throttling error a given number of times, or
-//! ([`FaultProxy::deny_assume_role`]) refused with `AccessDenied`. The actions and form bodies
-//! seen are recorded in order ([`FaultProxy::record`] only records).
+//! ([`FaultProxy::deny_assume_role`]) refused with `AccessDenied`; [`FaultProxy::answer`] answers
+//! one JSON-protocol operation moto lacks itself. The actions (query `Action`, else the operation
+//! of the JSON protocol's `X-Amz-Target`) and form bodies seen are recorded in order
+//! ([`FaultProxy::record`] only records).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,8 @@ use tokio::sync::Notify;
 pub struct FaultProxy {
     /// `http://127.0.0.1:<port>`: put it in the operator's `aws.endpointUrl`.
     pub url: String,
-    /// The `Action` of every request, in arrival order (`-` when the body has none).
+    /// The `Action` of every request, in arrival order: the query protocol's `Action`, else the
+    /// operation named by `X-Amz-Target` (`StartQueryExecution`), else `-` (REST: S3).
     pub actions: Arc<Mutex<Vec<String>>>,
     /// The form body of every request, URL-decoded, in arrival order.
     pub forms: Arc<Mutex<Vec<String>>>,
@@ -59,7 +62,18 @@ impl FaultProxy {
             containing: format!("%3A{account}%3A"),
             body,
         };
-        FaultProxy::launch_with(upstream, "AssumeRole", Some(0), Some(denial)).await
+        FaultProxy::launch_with(upstream, "AssumeRole", Some(0), Some(denial), None).await
+    }
+
+    /// A proxy that answers every request of the JSON-protocol `operation` (an `X-Amz-Target`
+    /// ending in `.operation`) with HTTP 200 and `body`, never forwarding it — for an operation
+    /// moto does not implement (Athena's GetTableMetadata); everything else is forwarded.
+    pub async fn answer(upstream: &str, operation: &str, body: String) -> FaultProxy {
+        let canned = Canned {
+            operation: operation.to_owned(),
+            body,
+        };
+        FaultProxy::launch_with(upstream, "", Some(0), None, Some(canned)).await
     }
 
     /// Throttling answers still to give.
@@ -69,15 +83,17 @@ impl FaultProxy {
 
     /// `throttles`: `None` holds requests of `action`; `Some(n)` throttles the next `n`.
     async fn launch(upstream: &str, action: &str, throttles: Option<usize>) -> FaultProxy {
-        FaultProxy::launch_with(upstream, action, throttles, None).await
+        FaultProxy::launch_with(upstream, action, throttles, None, None).await
     }
 
-    /// [`Self::launch`], and `denial` refuses the requests of `action` it matches.
+    /// [`Self::launch`], and `denial` refuses the requests of `action` it matches, `canned`
+    /// answers its operation.
     async fn launch_with(
         upstream: &str,
         action: &str,
         throttles: Option<usize>,
         denial: Option<Denial>,
+        canned: Option<Canned>,
     ) -> FaultProxy {
         let upstream = upstream
             .trim_start_matches("http://")
@@ -96,6 +112,7 @@ impl FaultProxy {
             hold: throttles.is_none() && !action.is_empty(),
             throttles_left: throttles_left.clone(),
             denial,
+            canned,
         };
         let (seen, notify) = (actions.clone(), held.clone());
         let bodies = forms.clone();
@@ -185,6 +202,15 @@ struct Fault {
     throttles_left: Arc<AtomicUsize>,
     /// Refuse those that also contain this text.
     denial: Option<Denial>,
+    /// Answer one JSON-protocol operation ourselves.
+    canned: Option<Canned>,
+}
+
+/// An answer of the proxy's own to every request of one JSON-protocol operation.
+#[derive(Clone)]
+struct Canned {
+    operation: String,
+    body: String,
 }
 
 /// A refusal of the proxy's own: requests whose form body contains `containing` (as sent,
@@ -213,13 +239,28 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut client).await?;
     let form = format!("{}&", String::from_utf8_lossy(&body));
+    let target = head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case("x-amz-target")
+            .then(|| v.trim().rsplit('.').next().unwrap_or_default().to_owned())
+    });
     let action = form
         .split('&')
         .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or("-")
-        .to_owned();
-    record.actions.lock().expect("actions").push(action);
+        .map(str::to_owned)
+        .or(target)
+        .unwrap_or_else(|| "-".to_owned());
+    record.actions.lock().expect("actions").push(action.clone());
     record.forms.lock().expect("forms").push(url_decode(&form));
+    if let Some(canned) = fault.canned.as_ref().filter(|c| c.operation == action) {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            canned.body.len(),
+            canned.body
+        );
+        client.write_all(answer.as_bytes()).await?;
+        return client.shutdown().await;
+    }
     let ours = form.contains(&fault.action);
     if let Some(denial) = fault
         .denial
