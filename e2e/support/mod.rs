@@ -9,6 +9,7 @@ pub mod binary;
 pub mod breakglass;
 pub mod chart_rbac;
 pub mod cluster;
+pub mod duckdb;
 pub mod env;
 pub mod estate;
 pub mod flowlogs;
