@@ -10,113 +10,17 @@
 //! 127.0.0.1.
 
 use crate::support::aws::operator_aws_layer;
-use crate::support::duckdb::{duckdb_evidence, tree, Query};
-use crate::support::env::env;
-use crate::support::flowlogs::parquet_fixture;
-use crate::support::names::unique_name;
+use crate::support::duckdb::{delivered, duckdb_evidence, tree, Query};
 use crate::support::TestAccount;
+use data::{fields, shapes, table, DataSet};
 use jiff::civil::Date;
-use jiff::{Timestamp, ToSpan};
-use sg_tightener::aws::flowlogs::athena_sql::{delivery_days, Partitions, Table, TableShape};
-use sg_tightener::aws::{AwsPorts, EvidenceRequest, EvidenceSource};
-use sg_tightener::domain::evidence::{EvidenceDocument, Window};
-use sg_tightener::domain::flowlog::{ActionFilter, DEFAULT_V2_FIELDS};
+use jiff::Timestamp;
+use sg_tightener::aws::flowlogs::athena_sql::{delivery_days, Partitions};
+use sg_tightener::aws::{AwsPorts, EvidenceRequest};
+use sg_tightener::domain::evidence::EvidenceDocument;
 use std::collections::{BTreeMap, BTreeSet};
 
-fn fields() -> Vec<&'static str> {
-    let mut fields = DEFAULT_V2_FIELDS.to_vec();
-    fields.extend(["pkt-srcaddr", "pkt-dstaddr"]);
-    fields
-}
-
-fn midnight(day: Date) -> i64 {
-    day.to_zoned(jiff::tz::TimeZone::UTC)
-        .expect("midnight")
-        .timestamp()
-        .as_second()
-}
-
-/// One record in [`fields`] order.
-fn record(account: &str, src: &str, pkt: &str, port: u16, start: i64, action: &str) -> String {
-    format!(
-        "2 {account} eni-0a1b2c3d4e5f60718 {src} 10.1.0.9 40000 {port} 6 10 840 {start} {} {action} OK {pkt} -",
-        start + 60
-    )
-}
-
-fn status(account: &str, start: i64, status: &str) -> String {
-    format!(
-        "2 {account} eni-0a1b2c3d4e5f60718 - - - - - - - {start} {} - {status} - -",
-        start + 60
-    )
-}
-
-/// Delivery key in AWS's Hive-compatible hourly layout.
-fn key(account: &str, delivered: i64, name: &str) -> String {
-    let at = Timestamp::from_second(delivered)
-        .expect("time")
-        .to_zoned(jiff::tz::TimeZone::UTC);
-    format!(
-        "AWSLogs/aws-account-id={account}/aws-service=vpcflowlogs/aws-region={}/{}/{account}_vpcflowlogs_{}_fl-e2e_{}_{name}.log.parquet",
-        env().region,
-        at.strftime("year=%Y/month=%m/day=%d/hour=%H"),
-        env().region,
-        at.strftime("%Y%m%dT%H%MZ"),
-    )
-}
-
-/// The data set: the window is the last three whole UTC days; the middle one has no data; the
-/// last has a SKIPDATA record; a record of the window's last day is delivered after midnight; a
-/// day before the window and records outside it are never evidence. Sources behind a NAT carry
-/// the client in `pkt-srcaddr`.
-fn objects(account: &str, today: Date) -> Vec<(String, Vec<String>)> {
-    let day = |back: i64| midnight(today - back.days());
-    let a = |src: &str, pkt: &str, port: u16, at: i64, action: &str| {
-        record(account, src, pkt, port, at, action)
-    };
-    vec![
-        (
-            key(account, day(3) + 9 * 3600 + 300, "a"),
-            vec![
-                a("10.0.10.1", "-", 443, day(3) + 9 * 3600, "ACCEPT"),
-                a("10.0.10.1", "-", 443, day(3) + 9 * 3600 + 60, "ACCEPT"),
-                a("10.0.0.50", "10.7.3.4", 443, day(3) + 9 * 3600, "ACCEPT"),
-                a("10.0.10.2", "-", 22, day(3) + 9 * 3600, "REJECT"),
-                status(account, day(3) + 9 * 3600, "NODATA"),
-            ],
-        ),
-        (
-            key(account, day(1) + 12 * 3600 + 300, "b"),
-            vec![
-                a("10.4.8.1", "-", 5432, day(1) + 12 * 3600, "ACCEPT"),
-                a("10.0.0.50", "10.7.3.5", 443, day(1) + 12 * 3600, "ACCEPT"),
-                status(account, day(1) + 12 * 3600, "SKIPDATA"),
-            ],
-        ),
-        (
-            // the window's last record, delivered after it ends
-            key(account, day(0) + 300, "late"),
-            vec![a(
-                "10.8.2.1",
-                "-",
-                8443,
-                day(1) + 23 * 3600 + 3500,
-                "ACCEPT",
-            )],
-        ),
-        (
-            // before the window: neither reader may count it
-            key(account, day(4) + 9 * 3600, "old"),
-            vec![a("10.9.9.9", "-", 443, day(4) + 9 * 3600, "ACCEPT")],
-        ),
-        (
-            // a partition outside the window's delivery days holding a window-time record: only
-            // a query that reads the whole table sees it (the S3 reader selects by key date)
-            key(account, day(5) + 9 * 3600, "stray"),
-            vec![a("10.6.6.6", "-", 443, day(3) + 10 * 3600, "ACCEPT")],
-        ),
-    ]
-}
+mod data;
 
 async fn s3_reader_evidence(account: &TestAccount, request: &EvidenceRequest) -> EvidenceDocument {
     operator_aws_layer()
@@ -172,111 +76,56 @@ fn flow_counts(document: &EvidenceDocument) -> FlowCounts {
         .collect()
 }
 
-async fn bucket_of(account: &TestAccount, objects: &[(String, Vec<u8>)]) -> String {
-    let bucket = unique_name("sgt-athena");
-    let s3 = aws_sdk_s3::Client::new(account.sdk_config());
-    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
-        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::from(
-            env().region.as_str(),
-        ))
-        .build();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .create_bucket_configuration(location)
-        .send()
-        .await
-        .expect("create bucket");
-    for (key, body) in objects {
-        s3.put_object()
-            .bucket(&bucket)
-            .key(key)
-            .body(body.clone().into())
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("put {key}: {e:?}"));
-    }
-    bucket
-}
-
-/// The partitionings AWS documents for flow-log tables, and an unpartitioned table.
-fn shapes() -> Vec<TableShape> {
-    let columns: Vec<(String, String)> = fields()
-        .iter()
-        .map(|f| (f.replace('-', "_"), "string".to_owned()))
-        .collect();
-    let pairs = |names: &[(&str, &str)]| -> Vec<(String, String)> {
-        names
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect()
+/// A tree for `request` where every object outside the partitions it may read is garbage: the
+/// delivery days of a window (its first day to the day after its last), and on the first day
+/// the hourly partitions from two hours before its start (the S3 reader's delivery slack).
+fn readable_tree(set: &DataSet, request: &EvidenceRequest) -> tempfile::TempDir {
+    let utc = |at: Timestamp| at.to_zoned(jiff::tz::TimeZone::UTC);
+    let last = utc(request.window.end - jiff::SignedDuration::from_nanos(1)).date();
+    let (first, after) = (utc(request.window.start).date(), last.tomorrow().unwrap());
+    assert_eq!(
+        delivery_days(request).len() as i32,
+        (after - first).get_days() + 1,
+        "the reader's delivery days are these"
+    );
+    let earliest = utc(request.window.start - jiff::SignedDuration::from_hours(2));
+    let from_hour = if earliest.date() == first {
+        earliest.hour()
+    } else {
+        0
     };
-    let hive = pairs(&[
-        ("year", "string"),
-        ("month", "string"),
-        ("day", "string"),
-        ("hour", "string"),
-    ]);
-    let projected = pairs(&[("dt", "string")]);
-    let projection = pairs(&[("projection.dt.format", "yyyy/MM/dd")]);
-    [
-        (hive, Vec::new()),
-        (pairs(&[("date", "date")]), Vec::new()),
-        (projected, projection),
-        (Vec::new(), Vec::new()),
-    ]
-    .into_iter()
-    .map(|(keys, parameters)| {
-        TableShape::from_metadata(&columns, &keys, &parameters.into_iter().collect())
+    tree(&set.objects, &fields(), move |key| {
+        let (day, hour) = delivered(key);
+        first <= day && day <= after && (day != first || hour >= from_hour)
     })
-    .collect()
 }
 
-fn table(shape: TableShape) -> Table {
-    Table {
-        database: "flow_logs".into(),
-        table: "vpc_flow_logs".into(),
-        shape,
-    }
+/// Per-day documents compared with the S3 reader's: the same flows, days without data or with
+/// SKIPDATA, interfaces with records. (The S3 reader also counts the SKIPDATA records and the
+/// earliest record of the edge days in the objects it reads; the query counts the window's own.)
+fn assert_same_flows_and_days(athena: &EvidenceDocument, s3: &EvidenceDocument, what: &str) {
+    assert_eq!(athena.flows, s3.flows, "{what}");
+    let coverage = |d: &EvidenceDocument| {
+        let c = &d.coverage;
+        let days = (
+            c.days_without_data.clone(),
+            c.days_with_skipped_records.clone(),
+        );
+        (days, c.interfaces_with_records.clone())
+    };
+    assert_eq!(coverage(athena), coverage(s3), "{what}");
+    assert!(athena.coverage.skipped_records <= s3.coverage.skipped_records);
 }
 
 #[tokio::test]
 async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads_whole_and_by_day() {
-    let account = TestAccount::new().await;
-    let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
-    let fields = fields();
-    let objects: Vec<(String, Vec<u8>)> = objects(&account.id, today)
-        .into_iter()
-        .map(|(key, records)| {
-            let body = parquet_fixture::parquet_from_records(&fields, &records, 2);
-            (key, body)
-        })
-        .collect();
-    let bucket = bucket_of(&account, &objects).await;
-    let window = Window {
-        start: Timestamp::from_second(midnight(today - 3.days())).unwrap(),
-        end: Timestamp::from_second(midnight(today)).unwrap(),
-    };
-    let request = |window: Window| EvidenceRequest {
-        source: EvidenceSource::S3 {
-            bucket: bucket.clone(),
-            prefix: "AWSLogs/".into(),
-        },
-        window,
-        action: ActionFilter::Accept,
-        coverage_interfaces: Vec::new(),
-    };
-    let whole = request(window);
+    let set = DataSet::upload().await;
+    let whole = set.request(set.day(3), set.day(0));
     let days: Vec<EvidenceRequest> = (1..=3)
         .rev()
-        .map(|back| {
-            let start = midnight(today - back.days());
-            request(Window {
-                start: Timestamp::from_second(start).unwrap(),
-                end: Timestamp::from_second(start + 86_400).unwrap(),
-            })
-        })
+        .map(|back| set.request(set.day(back), set.day(back - 1)))
         .collect();
-    let s3_whole = s3_reader_evidence(&account, &whole).await;
+    let s3_whole = s3_reader_evidence(&set.account, &whole).await;
     let sources: Vec<String> = s3_whole
         .flows
         .iter()
@@ -284,30 +133,26 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads_whole_a
         .collect();
     assert_eq!(
         sources,
-        ["10.0.10.1", "10.4.8.1", "10.7.3.4", "10.7.3.5", "10.8.2.1"],
+        [
+            "10.0.10.1",
+            "10.3.3.3",
+            "10.4.8.1",
+            "10.5.5.5",
+            "10.7.3.4",
+            "10.7.3.5",
+            "10.8.2.1"
+        ],
         "the data set is what this test thinks it is"
     );
-    assert_eq!(s3_whole.coverage.days_without_data, [today - 2.days()]);
+    assert_eq!(s3_whole.coverage.days_without_data.len(), 1);
     let mut s3_days = Vec::new();
     for day in &days {
-        s3_days.push(s3_reader_evidence(&account, day).await);
+        s3_days.push(s3_reader_evidence(&set.account, day).await);
     }
 
-    // every query reads a tree where the partitions it must not read hold garbage
-    // (a window of whole days, its first day to the day after its last: the day its end is in)
-    let readable = |request: &EvidenceRequest| {
-        let utc = |at: Timestamp| at.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let (first, after) = (utc(request.window.start), utc(request.window.end));
-        assert_eq!(
-            delivery_days(request).len() as i32,
-            (after - first).get_days() + 1,
-            "the reader's delivery days are these"
-        );
-        tree(&objects, &fields, move |day| first <= day && day <= after)
-    };
-    let whole_tree = readable(&whole);
-    let day_trees: Vec<_> = days.iter().map(readable).collect();
-    let full_tree = tree(&objects, &fields, |_| true);
+    let whole_tree = readable_tree(&set, &whole);
+    let day_trees: Vec<_> = days.iter().map(|d| readable_tree(&set, d)).collect();
+    let full_tree = tree(&set.objects, &fields(), |_| true);
     let mut queries = Vec::new();
     for shape in shapes() {
         if shape.partitions == Partitions::None {
@@ -345,55 +190,70 @@ async fn athena_sql_run_by_duckdb_gives_the_evidence_the_s3_reader_reads_whole_a
             );
             continue;
         }
-        assert_same(&athena, &s3_whole, &format!("{partitions:?}, whole window"));
+        assert_eq!(athena.flows, s3_whole.flows, "{partitions:?}, whole window");
+        assert_eq!(athena.coverage, s3_whole.coverage, "{partitions:?}");
+        assert_eq!(athena.stats.skipdata, s3_whole.stats.skipdata);
         let by_day: Vec<EvidenceDocument> =
             answers.by_ref().take(days.len()).map(|a| a.1).collect();
         for ((athena, s3), day) in by_day.iter().zip(&s3_days).zip(&days) {
             let what = format!("{partitions:?}, {:?}", day.window);
-            assert_eq!(athena.flows, s3.flows, "{what}");
-            let coverage = |d: &EvidenceDocument| {
-                let c = &d.coverage;
-                let days = (
-                    c.days_without_data.clone(),
-                    c.days_with_skipped_records.clone(),
-                );
-                (days, c.interfaces_with_records.clone())
-            };
-            assert_eq!(coverage(athena), coverage(s3), "{what}");
-            // (the S3 reader counts SKIPDATA records and the earliest record of every object
-            // it reads, including the records of the day before or after a window that the
-            // objects on its edges hold; the query counts the window's own)
-            assert!(athena.coverage.skipped_records <= s3.coverage.skipped_records);
+            assert_same_flows_and_days(athena, s3, &what);
         }
-        let (flows, gaps, interfaces, skipped) = merged(&by_day);
-        assert_eq!(
-            flows,
-            flow_counts(&athena),
-            "{partitions:?}: the days merged"
-        );
-        let whole_gaps: BTreeSet<Date> =
-            athena.coverage.days_without_data.iter().copied().collect();
-        assert_eq!(gaps, whole_gaps, "{partitions:?}");
-        let whole_interfaces: BTreeSet<String> = athena
-            .coverage
-            .interfaces_with_records
-            .clone()
-            .unwrap_or_default()
-            .into_iter()
-            .collect();
-        assert_eq!(interfaces, whole_interfaces, "{partitions:?}");
-        assert_eq!(skipped, athena.coverage.skipped_records, "{partitions:?}");
-        let earliest = by_day
-            .iter()
-            .filter_map(|d| d.coverage.earliest_record)
-            .min();
-        assert_eq!(earliest, athena.coverage.earliest_record, "{partitions:?}");
+        assert_merged_days_are_the_whole(&by_day, &athena, &format!("{partitions:?}"));
     }
 }
 
-/// The Athena answer is the S3 reader's evidence: flows, coverage and lost records.
-fn assert_same(athena: &EvidenceDocument, s3: &EvidenceDocument, what: &str) {
-    assert_eq!(athena.flows, s3.flows, "{what}");
-    assert_eq!(athena.coverage, s3.coverage, "{what}");
-    assert_eq!(athena.stats.skipdata, s3.stats.skipdata, "{what}");
+/// The per-day answers merged the way a per-day evidence cache would are the whole window's.
+fn assert_merged_days_are_the_whole(
+    days: &[EvidenceDocument],
+    whole: &EvidenceDocument,
+    what: &str,
+) {
+    let (flows, gaps, interfaces, skipped) = merged(days);
+    assert_eq!(flows, flow_counts(whole), "{what}: the days merged");
+    let whole_gaps: BTreeSet<Date> = whole.coverage.days_without_data.iter().copied().collect();
+    assert_eq!(gaps, whole_gaps, "{what}");
+    let whole_interfaces: BTreeSet<String> = whole
+        .coverage
+        .interfaces_with_records
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    assert_eq!(interfaces, whole_interfaces, "{what}");
+    assert_eq!(skipped, whole.coverage.skipped_records, "{what}");
+    let earliest = days.iter().filter_map(|d| d.coverage.earliest_record).min();
+    assert_eq!(earliest, whole.coverage.earliest_record, "{what}");
+}
+
+#[tokio::test]
+async fn a_window_of_hours_reads_the_hourly_partitions_that_can_hold_it() {
+    let set = DataSet::upload().await;
+    // diagnose's window: 24 hours from 10:00, three days ago; the first day's objects delivered
+    // before 08:00 cannot hold its records and are garbage in the tree
+    let hours = set.request(set.day(3) + 10 * 3600, set.day(2) + 10 * 3600);
+    let s3 = s3_reader_evidence(&set.account, &hours).await;
+    let sources: Vec<String> = s3.flows.iter().map(|f| f.source.to_string()).collect();
+    assert_eq!(
+        sources,
+        ["10.5.5.5"],
+        "the data set is what this test thinks it is"
+    );
+    let root = readable_tree(&set, &hours);
+    let queries: Vec<Query> = shapes()
+        .into_iter()
+        .filter(|shape| shape.partitions != Partitions::None)
+        .map(|shape| {
+            assert!(shape.hour.is_some(), "{shape:?}");
+            Query {
+                root: root.path().to_owned(),
+                table: table(shape),
+                request: hours.clone(),
+            }
+        })
+        .collect();
+    for (query, athena) in queries.iter().zip(duckdb_evidence(&queries)) {
+        let what = format!("{:?}", query.table.shape.partitions);
+        assert_same_flows_and_days(&athena, &s3, &what);
+    }
 }

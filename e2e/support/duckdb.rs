@@ -96,22 +96,23 @@ pub fn duckdb_evidence(queries: &[Query]) -> Vec<EvidenceDocument> {
         .collect()
 }
 
-/// The delivery day of an object, from its Hive-compatible key.
-fn delivered(key: &str) -> Date {
+/// The delivery day and hour of an object, from its Hive-compatible key.
+pub fn delivered(key: &str) -> (Date, i8) {
     let value = |name: &str| -> i16 {
         let start = key.find(&format!("{name}=")).expect("partition in key") + name.len() + 1;
         key[start..].split('/').next().unwrap().parse().unwrap()
     };
-    jiff::civil::date(value("year"), value("month") as i8, value("day") as i8)
+    let day = jiff::civil::date(value("year"), value("month") as i8, value("day") as i8);
+    (day, value("hour") as i8)
 }
 
-/// The objects as local files under a fresh directory; those delivered on a day `read` refuses
-/// are garbage (not Parquet), so a query that opens one fails. DuckDB takes a view's columns
+/// The objects as local files under a fresh directory; those whose key `read` refuses are
+/// garbage (not Parquet), so a query that opens one fails. DuckDB takes a view's columns
 /// from the first file, so the tree starts with an empty Parquet file in a partition of 2000.
 pub fn tree(
     objects: &[(String, Vec<u8>)],
     fields: &[&str],
-    read: impl Fn(Date) -> bool,
+    read: impl Fn(&str) -> bool,
 ) -> tempfile::TempDir {
     let root = tempfile::tempdir().expect("temporary directory");
     let (first, _) = objects.iter().min_by_key(|(key, _)| key).expect("objects");
@@ -127,7 +128,7 @@ pub fn tree(
         let path = root.path().join(key);
         std::fs::create_dir_all(path.parent().expect("folder")).expect("folders");
         let garbage = b"not parquet: a partition this query must not read".to_vec();
-        let body = if key == &anchor.0 || read(delivered(key)) {
+        let body = if key == &anchor.0 || read(key) {
             body
         } else {
             &garbage

@@ -5,7 +5,8 @@
 //! interfaces with records, with GROUPING SETS; [`EvidenceRows`] reads its answer. It reads only
 //! the partitions that can hold the window (delivery days from the window's first day to one day
 //! after its last, as the S3 reader selects keys): a 90-day plan scans 91 days of partitions, a
-//! one-day window two, never the table. Nothing in it depends on the resource asking, so one
+//! one-day window two, never the table; with an `hour` partition a window of hours also skips
+//! its first day's hours before it (as the S3 reader). Nothing in it depends on the resource asking, so one
 //! answer serves every resource that reads the table for the same window and action.
 //!
 //! The SQL is plain ANSI that Athena (Trino) and DuckDB run alike: the tests execute it with
@@ -41,6 +42,18 @@ pub struct TableShape {
     pub packet_source: bool,
     /// The table has `pkt_dstaddr`.
     pub packet_destination: bool,
+    /// An `hour` partition column below the day (hourly prefixes): a window that starts late in
+    /// a day reads only that day's hours that can hold it.
+    pub hour: Option<HourColumn>,
+}
+
+/// An `hour` partition column (`00`–`23` as text, or integers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HourColumn {
+    /// Its name.
+    pub column: String,
+    /// Integers rather than text.
+    pub numeric: bool,
 }
 
 /// Partitioning by delivery day, as AWS's examples and generated tables do it.
@@ -59,7 +72,7 @@ pub enum Partitions {
         formats: Vec<String>,
     },
     /// `year`, `month` and `day` columns (Hive-compatible prefixes, the VPC console's Athena
-    /// integration), text or integers; an `hour` column below them needs no predicate.
+    /// integration), text or integers (an `hour` below them: [`TableShape::hour`]).
     YearMonthDay { numeric: bool },
 }
 
@@ -75,12 +88,26 @@ impl TableShape {
         parameters: &HashMap<String, String>,
     ) -> TableShape {
         let has = |name: &str| columns.iter().any(|(c, _)| c.eq_ignore_ascii_case(name));
+        let partitions = partitions(partition_keys, parameters);
+        let hour = partition_keys
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("hour"))
+            .filter(|_| partitions != Partitions::None)
+            .map(|(column, kind)| HourColumn {
+                column: column.clone(),
+                numeric: is_numeric(&kind.to_ascii_lowercase()),
+            });
         TableShape {
-            partitions: partitions(partition_keys, parameters),
+            partitions,
             packet_source: has("pkt_srcaddr"),
             packet_destination: has("pkt_dstaddr"),
+            hour,
         }
     }
+}
+
+fn is_numeric(kind: &str) -> bool {
+    ["int", "integer", "bigint", "smallint", "tinyint"].contains(&kind)
 }
 
 fn partitions(keys: &[(String, String)], parameters: &HashMap<String, String>) -> Partitions {
@@ -89,10 +116,9 @@ fn partitions(keys: &[(String, String)], parameters: &HashMap<String, String>) -
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(k, t)| (k.clone(), t.to_ascii_lowercase()))
     };
-    let numeric = |kind: &str| ["int", "integer", "bigint", "smallint", "tinyint"].contains(&kind);
     if let (Some(year), Some(_), Some(_)) = (key("year"), key("month"), key("day")) {
         return Partitions::YearMonthDay {
-            numeric: numeric(&year.1),
+            numeric: is_numeric(&year.1),
         };
     }
     for name in DAY_COLUMNS {
@@ -173,23 +199,70 @@ pub fn delivery_days(request: &EvidenceRequest) -> Vec<Date> {
 /// The partition predicate (with a leading ` AND `), empty for an unpartitioned table.
 fn partition_filter(shape: &TableShape, request: &EvidenceRequest) -> String {
     let days = delivery_days(request);
-    let (Some(first), Some(last)) = (days.first(), days.last()) else {
+    let Some(all) = day_predicate(&shape.partitions, &days) else {
         return String::new();
     };
-    match &shape.partitions {
-        Partitions::None => String::new(),
-        Partitions::Date { column } => format!(
-            " AND {} BETWEEN DATE '{first}' AND DATE '{last}'",
+    let hours = shape
+        .hour
+        .as_ref()
+        .and_then(|hour| first_day_hours(hour, &shape.partitions, &days, request));
+    format!(" AND {all}{}", hours.unwrap_or_default())
+}
+
+/// Delivery slack of the hours selection, as the S3 reader's: an object of the hourly partition
+/// `H` was delivered by `H + 1h` and holds records that ended at most an hour before that.
+const HOUR_SLACK: jiff::SignedDuration = jiff::SignedDuration::from_hours(2);
+
+/// For a window that starts late in its first day (diagnose's last 24 hours): ` AND (<the other
+/// days> OR <hour> IN (the first day's hours from two hours before the start))`, so the first
+/// day's earlier hourly partitions are not read. `None` when every hour may hold the window.
+fn first_day_hours(
+    hour: &HourColumn,
+    partitions: &Partitions,
+    days: &[Date],
+    request: &EvidenceRequest,
+) -> Option<String> {
+    let earliest = request.window.start.checked_sub(HOUR_SLACK).ok()?;
+    let zoned = earliest.to_zoned(jiff::tz::TimeZone::UTC);
+    let (first, rest) = days.split_first()?;
+    if zoned.date() != *first || zoned.hour() == 0 {
+        return None;
+    }
+    let others = day_predicate(partitions, rest)?;
+    let values: Vec<String> = (zoned.hour()..24)
+        .flat_map(|h| {
+            let padded = format!("{h:02}");
+            match (hour.numeric, h < 10) {
+                (true, _) => vec![h.to_string()],
+                (false, true) => vec![literal(&padded), literal(&h.to_string())],
+                (false, false) => vec![literal(&padded)],
+            }
+        })
+        .collect();
+    Some(format!(
+        " AND ({others} OR {} IN ({}))",
+        identifier(&hour.column),
+        values.join(", ")
+    ))
+}
+
+/// The predicate on the day partitions that selects `days`; `None` for an unpartitioned table.
+fn day_predicate(partitions: &Partitions, days: &[Date]) -> Option<String> {
+    let (first, last) = (days.first()?, days.last()?);
+    match partitions {
+        Partitions::None => None,
+        Partitions::Date { column } => Some(format!(
+            "{} BETWEEN DATE '{first}' AND DATE '{last}'",
             identifier(column)
-        ),
+        )),
         Partitions::DayText { column, formats } => {
             let values = days
                 .iter()
                 .flat_map(|d| formats.iter().map(move |f| d.strftime(f).to_string()));
-            format!(" AND {} IN ({})", identifier(column), list(values))
+            Some(format!("{} IN ({})", identifier(column), list(values)))
         }
         Partitions::YearMonthDay { numeric } => {
-            format!(" AND ({})", year_month_day(&days, *numeric))
+            Some(format!("({})", year_month_day(days, *numeric)))
         }
     }
 }

@@ -276,3 +276,56 @@ fn the_tables_aws_documents_for_flow_logs_are_pruned_by_day() {
         assert!(sql.contains(&expected), "{expected}\n{sql}");
     }
 }
+
+#[test]
+fn a_window_of_hours_reads_its_first_days_hourly_partitions_from_two_hours_before_it() {
+    let hive = shape(
+        &[
+            ("year", "string"),
+            ("month", "string"),
+            ("day", "string"),
+            ("hour", "string"),
+        ],
+        &[],
+        false,
+    );
+    let mut request = request(source());
+    // diagnose's last 24 hours at 13:00: 2026-11-02T13:00 → 2026-11-03T13:00
+    request.window.start = jiff::Timestamp::from_second(DAY1 + DAY + 13 * 3600).unwrap();
+    request.window.end = jiff::Timestamp::from_second(DAY1 + 2 * DAY + 13 * 3600).unwrap();
+    let sql = evidence_sql(&table("flows", "t", hive), &request);
+    let days = "(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('02', '2', '03', '3', '04', '4'))";
+    let hours: Vec<String> = (11..24).map(|h| format!("'{h}'")).collect();
+    let rest =
+        "(\"year\" IN ('2026') AND \"month\" IN ('11') AND \"day\" IN ('03', '3', '04', '4'))";
+    let expected = format!(
+        "AND ({days}) AND (({rest}) OR \"hour\" IN ({}))",
+        hours.join(", ")
+    );
+    assert!(sql.contains(&expected), "{expected}\n{sql}");
+
+    let numeric = shape(&[("date", "date"), ("hour", "int")], &[], false);
+    let sql = evidence_sql(&table("flows", "t", numeric), &request);
+    assert!(
+        sql.contains("OR \"hour\" IN (11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23))"),
+        "{sql}"
+    );
+
+    // a window starting before 02:00, or at midnight, may be in any hour of its first day
+    let projected = shape(
+        &[("region", "string"), ("date", "string"), ("hour", "string")],
+        &[("projection.date.format", "yyyy/MM/dd")],
+        false,
+    );
+    for start in [DAY1 + DAY + 3600, DAY1 + DAY] {
+        request.window.start = jiff::Timestamp::from_second(start).unwrap();
+        let sql = evidence_sql(&table("flows", "t", projected.clone()), &request);
+        assert!(!sql.contains("\"hour\""), "{sql}");
+    }
+    request.window.start = jiff::Timestamp::from_second(DAY1 + DAY + 9 * 3600).unwrap();
+    let sql = evidence_sql(&table("flows", "t", projected), &request);
+    assert!(
+        sql.contains("OR \"hour\" IN ('07', '7', '08', '8', '09', '9', '10', "),
+        "{sql}"
+    );
+}
