@@ -250,17 +250,9 @@ async fn serve(
         .map(str::to_owned)
         .or(target)
         .unwrap_or_else(|| "-".to_owned());
-    record.actions.lock().expect("actions").push(action.clone());
+    let operation = action.clone();
+    record.actions.lock().expect("actions").push(action);
     record.forms.lock().expect("forms").push(url_decode(&form));
-    if let Some(canned) = fault.canned.as_ref().filter(|c| c.operation == action) {
-        let answer = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-            canned.body.len(),
-            canned.body
-        );
-        client.write_all(answer.as_bytes()).await?;
-        return client.shutdown().await;
-    }
     let ours = form.contains(&fault.action);
     if let Some(denial) = fault
         .denial
@@ -279,6 +271,15 @@ async fn serve(
         let answer = THROTTLED
             .replace("{len}", &THROTTLED_BODY.len().to_string())
             .replace("{body}", THROTTLED_BODY);
+        client.write_all(answer.as_bytes()).await?;
+        return client.shutdown().await;
+    }
+    if let Some(canned) = fault.canned.as_ref().filter(|c| c.operation == operation) {
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+            canned.body.len(),
+            canned.body
+        );
         client.write_all(answer.as_bytes()).await?;
         return client.shutdown().await;
     }
