@@ -99,7 +99,13 @@ pub const CALLED: &[Operation] = &[
         "Athena evidence: the table's partition keys (queries prune to the window's days) and packet-address columns",
     ),
     op("athena", "GetQueryExecution", &["athena:GetQueryExecution"], ReadOnly, "Athena evidence"),
-    op("athena", "GetQueryResults", &["athena:GetQueryResults"], ReadOnly, "Athena evidence"),
+    op(
+        "athena",
+        "GetQueryResults",
+        &["athena:GetQueryResults", "s3:GetObject"],
+        ReadOnly,
+        "Athena evidence: the answer, which Athena reads from outputLocation with the caller's permissions",
+    ),
     op("ec2", "DescribeNetworkAcls", &["ec2:DescribeNetworkAcls"], ReadOnly, "OrgRiskScan NACL findings (DESIGN §6.3)"),
     op(
         "organizations",
