@@ -3,21 +3,22 @@
 
 use crate::domain::evidence::coverage::CoverageTracker;
 use crate::domain::evidence::{EvidenceDocument, Flow, ParseStats, Window, EVIDENCE_SCHEMA};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv4Addr;
 
 /// Interface index meaning "no interface id".
-const NO_INTERFACE: u32 = u32::MAX;
+pub(super) const NO_INTERFACE: u32 = u32::MAX;
 
-/// A compact aggregation key: 16 bytes, no heap.
+/// A compact aggregation key: 16 bytes, no heap. The interface is an index interned with
+/// [`Aggregator::interface_index`] (or [`NO_INTERFACE`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-struct Key {
-    source: u32,
-    destination: u32,
-    interface: u32,
-    protocol: u8,
-    port: u16,
+pub(super) struct Key {
+    pub(super) source: u32,
+    pub(super) destination: u32,
+    pub(super) interface: u32,
+    pub(super) protocol: u8,
+    pub(super) port: u16,
 }
 
 /// A small multiplicative hasher for the fixed-size keys above (SipHash's DoS resistance buys
@@ -57,8 +58,8 @@ pub struct Aggregator {
     counts: TupleMap<u64>,
     interfaces: Vec<Box<str>>,
     interface_index: HashMap<Box<str>, u32>,
-    /// Interfaces (interned) that had a record inside the window.
-    logged: HashSet<u32>,
+    /// By interface index: whether the interface had a record inside the window.
+    logged: Vec<bool>,
     pub(crate) stats: ParseStats,
     pub(crate) coverage: CoverageTracker,
 }
@@ -82,25 +83,45 @@ impl Aggregator {
         let key = Key {
             source: source.to_bits(),
             destination: destination.to_bits(),
-            interface: interface_id.map_or(NO_INTERFACE, |id| self.intern(id)),
+            interface: self.interface_index(interface_id),
             protocol,
             port,
         };
+        self.count(key, records);
+    }
+
+    /// Adds `records` records of a tuple whose interface is already interned.
+    pub(super) fn count(&mut self, key: Key, records: u64) {
         *self.counts.entry(key).or_insert(0) += records;
     }
 
     /// Notes that `interface_id` had a record (any kind) inside the window.
     pub fn logged(&mut self, interface_id: &str) {
         let index = self.intern(interface_id);
-        self.logged.insert(index);
+        self.mark_logged(index);
+    }
+
+    /// Notes that the interface of `index` (interned here) had a record inside the window.
+    pub(super) fn mark_logged(&mut self, index: u32) {
+        if let Some(flag) = self.logged.get_mut(index as usize) {
+            *flag = true;
+        }
+    }
+
+    /// The index of an interface id ([`NO_INTERFACE`] for none), interned on first sight.
+    pub(super) fn interface_index(&mut self, id: Option<&str>) -> u32 {
+        id.map_or(NO_INTERFACE, |id| self.intern(id))
     }
 
     fn intern(&mut self, id: &str) -> u32 {
         if let Some(index) = self.interface_index.get(id) {
             return *index;
         }
-        let index = u32::try_from(self.interfaces.len()).unwrap_or(NO_INTERFACE - 1);
+        let Ok(index) = u32::try_from(self.interfaces.len()) else {
+            return NO_INTERFACE - 1;
+        };
         self.interfaces.push(id.into());
+        self.logged.push(false);
         self.interface_index.insert(id.into(), index);
         index
     }
@@ -118,10 +139,13 @@ impl Aggregator {
                 *records,
             );
         }
-        for index in &other.logged {
-            if let Some(id) = other.interface_name(*index) {
-                self.logged(id);
-            }
+        for (id, _) in other
+            .interfaces
+            .iter()
+            .zip(&other.logged)
+            .filter(|(_, l)| **l)
+        {
+            self.logged(id);
         }
         self.stats.add(&other.stats);
         self.coverage.merge(&other.coverage);
@@ -187,10 +211,11 @@ impl Aggregator {
     pub fn into_evidence(self, window: Window) -> EvidenceDocument {
         let mut coverage = self.coverage.coverage(&window);
         let mut logged: Vec<String> = self
-            .logged
+            .interfaces
             .iter()
-            .filter_map(|k| self.interface_name(*k))
-            .map(String::from)
+            .zip(&self.logged)
+            .filter(|(_, logged)| **logged)
+            .map(|(id, _)| id.to_string())
             .collect();
         logged.sort_unstable();
         coverage.interfaces_with_records = Some(logged);

@@ -22,6 +22,7 @@ mod parquet_file;
 mod record;
 
 pub use aggregate::Aggregator;
+use aggregate::Key;
 pub use format::{log_format_fields, Format, DEFAULT_V2_FIELDS};
 pub use lines::MAX_LINE;
 #[cfg(test)]
@@ -243,24 +244,61 @@ impl<'s> Sink<'s> {
     }
 
     fn line(&mut self, line: Line<'_>) {
-        match line {
-            Line::Record(record) => self.record(record),
+        let entry = match line {
+            Line::Record(record) => Entry::Record {
+                key: Key {
+                    source: record.source.to_bits(),
+                    destination: record.destination.to_bits(),
+                    interface: self.aggregator.interface_index(record.interface_id),
+                    protocol: record.protocol,
+                    port: record.port,
+                },
+                start: record.start,
+                end: record.end,
+                action: record.action,
+            },
             Line::NoData {
                 start,
                 end,
                 interface_id,
+            } => Entry::NoData {
+                start,
+                end,
+                interface: self.aggregator.interface_index(interface_id),
+            },
+            Line::SkipData { start, end } => Entry::SkipData { start, end },
+            Line::Ipv6 => Entry::Ipv6,
+            Line::Blank => return,
+            Line::Malformed => Entry::Malformed,
+        };
+        self.entry(entry);
+    }
+
+    fn entry(&mut self, entry: Entry) {
+        match entry {
+            Entry::Record {
+                key,
+                start,
+                end,
+                action,
+            } => self.record(key, start, end, action),
+            Entry::NoData {
+                start,
+                end,
+                interface,
             } => {
                 self.stats.nodata += 1;
                 self.observe(start, end, RecordKind::Data);
-                self.logged(interface_id, start, end);
+                if self.selection.in_window(start, end) {
+                    self.aggregator.mark_logged(interface);
+                }
             }
-            Line::SkipData { start, end } => {
+            Entry::SkipData { start, end } => {
                 self.stats.skipdata += 1;
                 self.observe(start, end, RecordKind::Skipped);
             }
-            Line::Ipv6 => self.stats.ipv6 += 1,
-            Line::Blank => {}
-            Line::Malformed => self.stats.malformed += 1,
+            Entry::Ipv6 => self.stats.ipv6 += 1,
+            Entry::Malformed => self.stats.malformed += 1,
         }
     }
 
@@ -270,32 +308,43 @@ impl<'s> Sink<'s> {
         }
     }
 
-    /// An interface had a record (OK or NODATA, any action) inside the window: it was logged.
-    fn logged(&mut self, interface_id: Option<&str>, start: Option<i64>, end: Option<i64>) {
-        if let Some(id) = interface_id.filter(|_| self.selection.in_window(start, end)) {
-            self.aggregator.logged(id);
-        }
-    }
-
-    fn record(&mut self, record: Record<'_>) {
-        self.observe(record.start, record.end, RecordKind::Data);
-        self.logged(record.interface_id, record.start, record.end);
+    /// A record: it marks its interface as logged when inside the window (any action), and is
+    /// evidence when the selection admits it.
+    fn record(&mut self, key: Key, start: Option<i64>, end: Option<i64>, action: Option<Action>) {
+        self.observe(start, end, RecordKind::Data);
         self.stats.records += 1;
-        if !self.selection.action.admits(record.action)
-            || !self.selection.in_window(record.start, record.end)
-        {
+        let in_window = self.selection.in_window(start, end);
+        if in_window {
+            self.aggregator.mark_logged(key.interface);
+        }
+        if !in_window || !self.selection.action.admits(action) {
             self.stats.filtered += 1;
             return;
         }
-        self.aggregator.add(
-            record.source,
-            record.destination,
-            record.interface_id,
-            record.protocol,
-            record.port,
-            1,
-        );
+        self.aggregator.count(key, 1);
     }
+}
+
+/// A line or a row whose interface is interned in the aggregator: what a [`Sink`] takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Record {
+        key: Key,
+        start: Option<i64>,
+        end: Option<i64>,
+        action: Option<Action>,
+    },
+    NoData {
+        start: Option<i64>,
+        end: Option<i64>,
+        interface: u32,
+    },
+    SkipData {
+        start: Option<i64>,
+        end: Option<i64>,
+    },
+    Ipv6,
+    Malformed,
 }
 
 #[cfg(test)]

@@ -63,10 +63,25 @@ pub fn write_parquet<W: std::io::Write + Send>(
     groups: impl Iterator<Item = Vec<String>>,
     out: W,
 ) -> W {
-    let schema = Arc::new(parse_message_type(&schema(fields)).expect("flow-log schema"));
-    let properties = WriterProperties::builder()
+    write_parquet_with(fields, groups, out, aws_properties())
+}
+
+/// AWS's writer settings: GZIP pages; the rest (dictionary encoding, PLAIN when a dictionary
+/// grows too large, version 1 data pages) the parquet writer's defaults.
+pub fn aws_properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::GZIP(GzipLevel::default()))
-        .build();
+        .build()
+}
+
+/// [`write_parquet`] with other writer settings (encodings, page sizes, page versions).
+pub fn write_parquet_with<W: std::io::Write + Send>(
+    fields: &[&str],
+    groups: impl Iterator<Item = Vec<String>>,
+    out: W,
+    properties: WriterProperties,
+) -> W {
+    let schema = Arc::new(parse_message_type(&schema(fields)).expect("flow-log schema"));
     let mut writer = SerializedFileWriter::new(out, schema, Arc::new(properties)).expect("writer");
     for group in groups {
         let rows: Vec<Vec<&str>> = group

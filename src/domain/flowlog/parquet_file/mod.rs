@@ -15,8 +15,14 @@ use crate::domain::evidence::ParseStats;
 use parquet::file::reader::{ChunkReader, FileReader, RowGroupReader, SerializedFileReader};
 use parquet::schema::types::SchemaDescriptor;
 
+mod batches;
+mod cells;
+mod column;
+#[cfg(test)]
+mod equivalence;
 #[cfg(test)]
 pub(crate) mod fixture;
+mod hybrid;
 mod lanes;
 #[cfg(test)]
 mod tests;
@@ -37,12 +43,35 @@ pub fn parse_parquet<R: ChunkReader + 'static>(
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<ParseStats, FlowLogError> {
+    parse_with(reader, selection, aggregator, Reading::Cells(BATCH))
+}
+
+/// How row groups are read: by cells, `n` rows a batch (where the encodings allow), or always
+/// row by row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    Cells(usize),
+    #[cfg_attr(not(test), allow(dead_code))]
+    RowByRow,
+}
+
+fn parse_with<R: ChunkReader + 'static>(
+    reader: R,
+    selection: &Selection,
+    aggregator: &mut Aggregator,
+    reading: Reading,
+) -> Result<ParseStats, FlowLogError> {
     let file = SerializedFileReader::new(reader)?;
     let projection = projection(file.metadata().file_metadata().schema_descr(), selection)?;
     let mut sink = Sink::new(selection, aggregator);
     let read = (0..file.num_row_groups()).try_for_each(|index| {
         let group = file.get_row_group(index)?;
-        read_group(group.as_ref(), &projection, &mut sink)
+        match reading {
+            Reading::Cells(batch) if batches::readable(group.as_ref(), &projection) => {
+                batches::read_group(group.as_ref(), &projection, batch, &mut sink)
+            }
+            _ => read_group(group.as_ref(), &projection, &mut sink),
+        }
     });
     let stats = sink.finish();
     read.map(|()| stats)
@@ -68,6 +97,7 @@ fn projection(
     Ok(projection)
 }
 
+/// Reads a row group row by row (any encoding the parquet crate decodes).
 fn read_group(
     group: &dyn RowGroupReader,
     projection: &Projection,
