@@ -2,8 +2,8 @@
 //! typed cells a batch at a time ([`Column`]), work per dictionary value instead of per row, then
 //! the rows of the batch assembled from the cells and given to the sink.
 //!
-//! It reads flat columns of INT32, INT64 or BYTE_ARRAY encoded PLAIN or with a dictionary (what
-//! AWS and common writers produce); [`readable`] says whether a row group is such, and the
+//! It reads flat columns of INT32, INT64 or BYTE_ARRAY encoded PLAIN or with a dictionary (the
+//! default of common writers); [`readable`] says whether a row group is such, and the
 //! row-by-row reader (`lanes.rs`) reads any other.
 
 use super::super::format::Role;

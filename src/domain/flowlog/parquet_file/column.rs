@@ -222,41 +222,57 @@ fn read_rows<C: Cell>(
             levels.clear();
             decoder.read(rows, levels)?;
             let present = levels.iter().filter(|level| **level == 1).count();
-            (present < rows).then_some((present, &*levels))
+            (present < rows).then_some((present, levels.as_slice()))
         }
         _ => None,
     };
     let count = present.map_or(rows, |(present, _)| present);
-    let values = scratch.present;
-    values.clear();
+    let levels = present.map(|(_, levels)| levels);
     match &mut page.values {
         Values::Dictionary(decoder) => {
             scratch.indices.clear();
             decoder.read(count, scratch.indices)?;
-            for index in scratch.indices.iter() {
-                let cell = dictionary.get(*index as usize).ok_or_else(|| {
-                    unsupported("a dictionary index beyond the dictionary".into())
-                })?;
-                values.push(*cell);
+            if scratch
+                .indices
+                .iter()
+                .max()
+                .is_some_and(|max| *max as usize >= dictionary.len())
+            {
+                return Err(unsupported(
+                    "a dictionary index beyond the dictionary".into(),
+                ));
             }
+            let cells = scratch
+                .indices
+                .iter()
+                .map(|index| dictionary[*index as usize]);
+            place(levels, cells, scratch.cells);
         }
         Values::Plain { data, at } => {
+            let values = scratch.present;
+            values.clear();
             for _ in 0..count {
                 values.push(plain::<C>(physical, data, at, aggregator)?);
             }
-        }
-    }
-    match present {
-        None => scratch.cells.extend_from_slice(values),
-        Some((_, levels)) => {
-            let mut next = values.iter();
-            for level in levels {
-                let cell = if *level == 1 { next.next() } else { None };
-                scratch.cells.push(cell.copied().unwrap_or(C::NULL));
-            }
+            place(levels, values.iter().copied(), scratch.cells);
         }
     }
     Ok(())
+}
+
+/// Appends the cells of rows: `values` in order, or, with definition levels, a value for each
+/// level 1 and a null for each 0.
+fn place<C: Cell>(levels: Option<&[u32]>, values: impl Iterator<Item = C>, cells: &mut Vec<C>) {
+    match levels {
+        None => cells.extend(values),
+        Some(levels) => {
+            let mut values = values;
+            cells.extend(levels.iter().map(|level| match level {
+                1 => values.next().unwrap_or(C::NULL),
+                _ => C::NULL,
+            }));
+        }
+    }
 }
 
 /// The PLAIN-encoded value at `*at` in `data`, as a cell; moves `at` past it.

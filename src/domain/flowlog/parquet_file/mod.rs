@@ -1,8 +1,12 @@
 //! Domain layer (pure): VPC flow logs delivered as Parquet (S3 `FileFormat=parquet`, GZIP pages),
-//! read row group by row group with the parquet crate's column readers — only the columns
-//! evidence needs (projection), a few thousand rows at a time — into the same sink as text
-//! records. Memory is the batch buffers, one column chunk's pages and the aggregator's distinct
-//! tuples, whatever the file's size.
+//! read row group by row group — only the columns evidence needs (projection), a few thousand
+//! rows at a time — into the same sink as text records. Memory is the batch buffers, one column
+//! chunk's pages and the aggregator's distinct tuples, whatever the file's size.
+//!
+//! Two readings, one meaning: a row group whose columns are PLAIN or dictionary encoded (common
+//! writers' defaults, parquet-mr's and arrow-rs's among them) is read by cells (`batches.rs`: each dictionary value parsed or interned once per
+//! column chunk, rows assembled from small copies); any other is read row by row with the
+//! parquet crate's column readers (`lanes.rs`). Property tests hold the two to the same evidence.
 //!
 //! Columns are found by name: AWS writes the log format's field names with underscores
 //! (`interface_id`, `pkt_srcaddr`, `log_status`); hyphens are accepted too. Strings and numbers
