@@ -6,8 +6,9 @@
 //! Files are written with the parquet crate in AWS's flow-log schema (GZIP pages, dictionary
 //! encoding, nullable columns: the fixture the tests use) from the same skewed record generator
 //! as `flowlog_parse`. Before criterion runs, a pass reads a large file from disk (spooled, as
-//! the S3 reader does for large objects) and prints the process's peak RSS (VmHWM) and the
-//! aggregator's size: memory follows distinct tuples, not file size.
+//! the S3 reader does for large objects) and prints the resident set before it and the peak
+//! during it (VmHWM, reset before the read) and the aggregator's size: memory follows distinct
+//! tuples, not file size.
 
 use criterion::{Criterion, SamplingMode, Throughput};
 use sg_tightener::domain::flowlog::{
@@ -96,10 +97,21 @@ fn scale() -> usize {
     }
 }
 
-fn peak_rss_kib() -> Option<u64> {
+/// `VmHWM` (peak resident set) or `VmRSS` (resident now) of this process, in KiB.
+fn rss_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    rss_kib("VmHWM:")
+}
+
+/// Resets the peak to the resident set now (Linux: `5` to `/proc/self/clear_refs`), so that the
+/// peak after a pass is the pass's own, not the file generation's before it; false if refused.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
 }
 
 /// CPU time of the calling thread, in seconds.
@@ -126,20 +138,23 @@ fn memory_report() {
     let file = tempfile::tempfile().expect("temporary file");
     let file = fixture::write_parquet(DEFAULT_V2_FIELDS, Records::groups(records), file);
     let size = file.metadata().map_or(0, |m| m.len());
-    let before = peak_rss_kib();
+    let reset = reset_peak_rss();
+    let before = rss_kib("VmRSS:");
     let mut aggregator = Aggregator::new();
     let started = Instant::now();
     let stats = parse_parquet(file, &accept(), &mut aggregator).expect("parquet parses");
     let elapsed = started.elapsed().as_secs_f64();
+    let kib = |k: Option<u64>| k.map_or("?".into(), |k| k.to_string());
     println!(
-        "file pass: {:.1} MiB of Parquet ({} records) read from disk in {elapsed:.2}s ({:.0} MiB/s), {} distinct tuples, aggregator ≈ {:.1} MiB, peak RSS (VmHWM) {} KiB before, {} KiB after",
+        "file pass: {:.1} MiB of Parquet ({} records) read from disk in {elapsed:.2}s ({:.0} MiB/s), {} distinct tuples, aggregator ≈ {:.1} MiB; resident {} KiB before the read, peak during it {} KiB{}",
         size as f64 / (1 << 20) as f64,
         stats.records,
         size as f64 / (1 << 20) as f64 / elapsed,
         aggregator.distinct(),
         aggregator.heap_bytes() as f64 / (1 << 20) as f64,
-        before.map_or("?".into(), |k| k.to_string()),
-        peak_rss_kib().map_or("?".into(), |k| k.to_string()),
+        kib(before),
+        kib(peak_rss_kib()),
+        if reset { "" } else { " (peak not reset: includes writing the file)" },
     );
 }
 
