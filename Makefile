@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: test unit lint e2e lint-e2e bench bench-cli demo fmt crds chart release image measure-orgscan
+.PHONY: test unit lint e2e lint-e2e bench bench-cli demo fmt crds chart release image measure-orgscan measure-evidence
 
 ## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests
 test: lint unit e2e
@@ -24,7 +24,7 @@ e2e: tools lint-e2e
 
 ## lint-e2e: clippy on e2e/ (`test = false` keeps it out of `clippy --all-targets`)
 lint-e2e:
-	$(CARGO) clippy --test e2e --test measure_orgscan -- -D warnings
+	$(CARGO) clippy --test e2e --test measure_orgscan --test measure_evidence -- -D warnings
 
 ## measure-orgscan: an OrgRiskScan of 50 accounts x 2 regions in moto; prints scan time, AWS
 ## calls per account and the operator's peak RSS (numbers for the README, no timed assertion)
@@ -32,9 +32,16 @@ measure-orgscan: tools
 	$(CARGO) test --test measure_orgscan --no-run
 	scripts/with-testenv.sh $(CARGO) test --test measure_orgscan -- --nocapture
 
+## measure-evidence: 1, 20 and 100 tightenings on one central bucket of 30 daily objects in
+## moto; prints time until all are planned, GetObject/ListObjectsV2 calls and the operator's peak
+## RSS (numbers for the README, no timed assertion)
+measure-evidence: tools
+	$(CARGO) test --test measure_evidence --no-run
+	scripts/with-testenv.sh $(CARGO) test --test measure_evidence -- --nocapture
+
 ## bench: criterion benchmarks (collapse scaling, flow-log parse throughput, Parquet read
-## throughput, `analyse` beside zcat)
-bench:
+## throughput, `analyse` beside zcat), after the evidence fleet measurement (measure-evidence)
+bench: measure-evidence
 	$(CARGO) bench --bench collapse --bench flowlog_parse --bench flowlog_parquet --bench cli_analyse
 
 ## bench-cli: `analyse` on 3 M generated gzip records beside `zcat` (a table), then criterion on

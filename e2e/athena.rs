@@ -101,8 +101,8 @@ fn readable_tree(set: &DataSet, request: &EvidenceRequest) -> tempfile::TempDir 
 }
 
 /// Per-day documents compared with the S3 reader's: the same flows, days without data or with
-/// SKIPDATA, interfaces with records. (The S3 reader also counts the SKIPDATA records and the
-/// earliest record of the edge days in the objects it reads; the query counts the window's own.)
+/// SKIPDATA, interfaces with records, SKIPDATA records and earliest record (both count only the
+/// window's own records, not those of the edge days in the objects the S3 reader reads).
 fn assert_same_flows_and_days(athena: &EvidenceDocument, s3: &EvidenceDocument, what: &str) {
     assert_eq!(athena.flows, s3.flows, "{what}");
     let coverage = |d: &EvidenceDocument| {
@@ -114,7 +114,12 @@ fn assert_same_flows_and_days(athena: &EvidenceDocument, s3: &EvidenceDocument, 
         (days, c.interfaces_with_records.clone())
     };
     assert_eq!(coverage(athena), coverage(s3), "{what}");
-    assert!(athena.coverage.skipped_records <= s3.coverage.skipped_records);
+    let lost = |d: &EvidenceDocument| (d.coverage.skipped_records, d.coverage.earliest_record);
+    assert_eq!(
+        lost(athena),
+        lost(s3),
+        "{what}: SKIPDATA and earliest record"
+    );
 }
 
 #[tokio::test]

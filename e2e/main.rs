@@ -31,3 +31,4 @@ mod tightening_leader;
 mod tightening_limits;
 mod tightening_readmit;
 mod tightening_revert;
+mod tightening_shared;

@@ -7,7 +7,7 @@ use crate::support::flowlogs::{self, Interface};
 use crate::support::tightening::{
     parse_rule, patch_spec, plan, plan_rules, wait_condition, wait_plan, World, TIMEOUT,
 };
-use crate::support::{cluster::wait_for_within, condition, to_json};
+use crate::support::{cluster::wait_for_within, condition, eventually, to_json};
 use serde_json::json;
 
 /// Creates an interface of the payments group at `address` in `subnet`; returns its id.
@@ -181,8 +181,23 @@ async fn an_approval_after_max_age_reads_the_logs_again_and_asks_for_the_new_has
     let api = w.create(&w.yaml("payments", &[&group], "")).await;
     // evidence older than a second is read again on every approval
     patch_spec(&api, "payments", json!({"evidence": {"maxAge": "1s"}})).await;
-    let old = plan(&wait_plan(&api, "payments").await);
+    let planned = wait_plan(&api, "payments").await;
+    let old = plan(&planned);
     let old_hash = old["hash"].as_str().expect("hash").to_owned();
+    // the plan's evidence may come from the shared store in an instant: approve only once it is
+    // older than maxAge, or the approval rightly finds it fresh
+    let collected: jiff::Timestamp = to_json(&planned)["status"]["evidence"]["collectedAt"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("status.evidence.collectedAt");
+    eventually("the evidence to be older than maxAge", TIMEOUT, || async {
+        let age = jiff::Timestamp::now().duration_since(collected);
+        match age > jiff::SignedDuration::from_secs(2) {
+            true => Ok(()),
+            false => Err(format!("collected {age:?} ago")),
+        }
+    })
+    .await;
     // after the plan, yesterday's logs show a client the plan does not know
     let to = Interface {
         id: &w.estate.eni,

@@ -3,8 +3,10 @@
 //! approval per resource (`status`); plan addresses, rejected sources, live break-glass rules and
 //! scan findings per resource. Labels come from explicit fields.
 
+mod evidence;
 mod status;
 
+pub use evidence::EvidenceMetrics;
 pub use status::{KindResourceLabels, ReadyLabels, StatusMetrics, AWAITING_APPROVAL_REASONS};
 
 use crate::aws::{Attempt, CallObserver};
@@ -121,6 +123,8 @@ pub struct Metrics {
     pub aws_call_duration: Histograms<OperationLabels>,
     /// Ready and awaiting approval, per resource of every kind.
     pub status: StatusMetrics,
+    /// Flow-log objects and bytes read, and the shared evidence store, per source.
+    pub evidence: std::sync::Arc<EvidenceMetrics>,
     /// Reconciles started, per kind.
     pub reconciles: Family<KindLabels, Counter>,
     /// Reconcile duration in seconds, per kind.
@@ -167,6 +171,7 @@ impl Metrics {
             build_info: Family::default(),
             aws_call_duration: Family::new_with_constructor(duration_histogram),
             status: StatusMetrics::default(),
+            evidence: std::sync::Arc::default(),
             reconciles: Family::default(),
             reconcile_duration: Family::new_with_constructor(duration_histogram),
             reconcile_errors: Family::default(),
@@ -194,6 +199,7 @@ impl Metrics {
             m.aws_call_duration.clone(),
         );
         m.status.register(&mut registry);
+        m.evidence.register(&mut registry);
         registry.register("reconciles", "Reconciles started", m.reconciles.clone());
         registry.register(
             "reconcile_duration_seconds",

@@ -12,6 +12,7 @@ pub mod cluster;
 pub mod duckdb;
 pub mod env;
 pub mod estate;
+pub mod fleet;
 pub mod flowlogs;
 pub mod http;
 pub mod names;

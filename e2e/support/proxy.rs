@@ -22,6 +22,8 @@ pub struct FaultProxy {
     pub actions: Arc<Mutex<Vec<String>>>,
     /// The form body of every request, URL-decoded, in arrival order.
     pub forms: Arc<Mutex<Vec<String>>>,
+    /// The request line of every request (`GET /bucket/key?x-id=GetObject HTTP/1.1`).
+    pub lines: Arc<Mutex<Vec<String>>>,
     held: Arc<Notify>,
     /// Throttling answers still to give (`throttle` proxies).
     throttles_left: Arc<AtomicUsize>,
@@ -105,6 +107,7 @@ impl FaultProxy {
         let url = format!("http://{}", listener.local_addr().expect("proxy address"));
         let actions = Arc::new(Mutex::new(Vec::new()));
         let forms = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::new(Mutex::new(Vec::new()));
         let held = Arc::new(Notify::new());
         let throttles_left = Arc::new(AtomicUsize::new(throttles.unwrap_or(0)));
         let fault = Fault {
@@ -115,7 +118,7 @@ impl FaultProxy {
             canned,
         };
         let (seen, notify) = (actions.clone(), held.clone());
-        let bodies = forms.clone();
+        let (bodies, heads) = (forms.clone(), lines.clone());
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let (seen, notify, fault, upstream) = (
@@ -124,11 +127,12 @@ impl FaultProxy {
                     fault.clone(),
                     upstream.clone(),
                 );
-                let bodies = bodies.clone();
+                let (bodies, heads) = (bodies.clone(), heads.clone());
                 tokio::spawn(async move {
                     let record = Record {
                         actions: &seen,
                         forms: &bodies,
+                        lines: &heads,
                     };
                     let _ = serve(client, &upstream, &fault, record, &notify).await;
                 });
@@ -138,6 +142,7 @@ impl FaultProxy {
             url,
             actions,
             forms,
+            lines,
             held,
             throttles_left,
         }
@@ -159,12 +164,23 @@ impl FaultProxy {
         let forms = self.forms.lock().expect("forms");
         forms.iter().filter(|f| f.contains(text)).cloned().collect()
     }
+
+    /// The requests whose request line contains every one of `parts` (e.g. a bucket name and
+    /// `x-id=GetObject`): REST calls such as S3's, which have no form body.
+    pub fn lines_with(&self, parts: &[&str]) -> usize {
+        let lines = self.lines.lock().expect("lines");
+        lines
+            .iter()
+            .filter(|l| parts.iter().all(|p| l.contains(p)))
+            .count()
+    }
 }
 
 /// Where `serve` records what it saw.
 struct Record<'a> {
     actions: &'a Mutex<Vec<String>>,
     forms: &'a Mutex<Vec<String>>,
+    lines: &'a Mutex<Vec<String>>,
 }
 
 /// `%3A` → `:` and `+` → ` `: enough to search form bodies for ARNs and ids.
@@ -253,6 +269,8 @@ async fn serve(
     let operation = action.clone();
     record.actions.lock().expect("actions").push(action);
     record.forms.lock().expect("forms").push(url_decode(&form));
+    let line = head.lines().next().unwrap_or_default().to_owned();
+    record.lines.lock().expect("lines").push(line);
     let ours = form.contains(&fault.action);
     if let Some(denial) = fault
         .denial

@@ -6,7 +6,7 @@
 
 use super::ec2::inventory::{Inventory, SdkInventory};
 use super::ec2::{Ec2Network, Ec2SecurityGroups, Network, SecurityGroups};
-use super::flowlogs::{FlowLogs, SdkFlowLogs};
+use super::flowlogs::{EvidenceStore, FlowLogs, SdkFlowLogs, SharedFlowLogs};
 use super::observe::{CallObserver, ObserveCalls};
 use super::organizations::{Organization, SdkOrganization};
 use super::reports::{ReportStore, S3ReportStore};
@@ -90,6 +90,7 @@ pub struct ClientFactory {
     observer: Option<Arc<dyn CallObserver>>,
     cache: Mutex<HashMap<(Target, String), SdkConfig>>,
     roles: Mutex<HashMap<RoleKey, SharedCredentialsProvider>>,
+    evidence: Option<Arc<EvidenceStore>>,
 }
 
 /// An assumed role's identity: role ARN, external id, session name.
@@ -126,7 +127,15 @@ impl ClientFactory {
             observer,
             cache: Mutex::new(HashMap::new()),
             roles: Mutex::new(HashMap::new()),
+            evidence: None,
         }
+    }
+
+    /// Flow-log readers share their reads through `store` (one read of a source for every
+    /// resource that reads it with the same role).
+    pub fn with_evidence_store(mut self, store: Arc<EvidenceStore>) -> Self {
+        self.evidence = Some(store);
+        self
     }
 
     /// The SDK configuration for a target: its region, and the assumed role's credentials
@@ -283,11 +292,18 @@ impl AwsPorts for ClientFactory {
     }
 
     async fn flow_logs(&self, target: &Target) -> Arc<dyn FlowLogs> {
-        Arc::new(SdkFlowLogs::new(
+        let mut reader = SdkFlowLogs::new(
             self.s3(target).await,
             self.logs(target).await,
             self.athena(target).await,
-        ))
+        );
+        match &self.evidence {
+            Some(store) => {
+                reader.observer = store.observer();
+                Arc::new(SharedFlowLogs::new(reader, store.clone(), target))
+            }
+            None => Arc::new(reader),
+        }
     }
 
     async fn organization(&self, target: &Target) -> Arc<dyn Organization> {

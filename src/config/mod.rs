@@ -38,6 +38,8 @@ pub struct ControllerConfig {
     pub http: HttpSettings,
     /// How many write-ahead manifests are kept per resource.
     pub manifests: ManifestSettings,
+    /// How flow-log evidence is shared between resources.
+    pub evidence: EvidenceSettings,
 }
 
 impl Default for ControllerConfig {
@@ -52,6 +54,7 @@ impl Default for ControllerConfig {
             watch_namespaces: Vec::new(),
             http: HttpSettings::default(),
             manifests: ManifestSettings::default(),
+            evidence: EvidenceSettings::default(),
         }
     }
 }
@@ -205,6 +208,30 @@ pub struct ManifestSettings {
 impl Default for ManifestSettings {
     fn default() -> Self {
         ManifestSettings { keep: 10 }
+    }
+}
+
+/// `evidence:` — the shared evidence store: flow-log objects are read once for every resource
+/// that reads the same source with the same role, and kept parsed per UTC day in memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields, default)]
+pub struct EvidenceSettings {
+    /// Memory for parsed flow-log days and assembled evidence, in MiB (1–65536); beyond it the
+    /// least recently used days are dropped (and read again when next needed).
+    #[serde(rename = "memoryMiB")]
+    pub memory_mib: u32,
+}
+
+impl Default for EvidenceSettings {
+    fn default() -> Self {
+        EvidenceSettings { memory_mib: 32 }
+    }
+}
+
+impl EvidenceSettings {
+    /// The memory budget in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        (self.memory_mib as usize) << 20
     }
 }
 

@@ -179,6 +179,12 @@ fn validation_names_the_field_and_the_value() {
             "\"localhost\"",
         ),
         ("manifests: {keep: 0}", "manifests.keep", "0"),
+        ("evidence: {memoryMiB: 0}", "evidence.memoryMiB", "0"),
+        (
+            "evidence: {memoryMiB: 65537}",
+            "evidence.memoryMiB",
+            "65537",
+        ),
     ];
     for (yaml, field, value) in cases {
         let (got_field, got_value, _) = invalid_field(yaml);

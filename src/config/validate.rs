@@ -52,6 +52,12 @@ pub(super) fn config(c: &ControllerConfig) -> Check {
         c.manifests.keep,
         "must be between 1 and 1000",
     )?;
+    ensure(
+        (1..=65536).contains(&c.evidence.memory_mib),
+        "evidence.memoryMiB",
+        c.evidence.memory_mib,
+        "must be between 1 and 65536 (MiB)",
+    )?;
     let address = &c.http.address;
     ensure(
         address.parse::<SocketAddr>().is_ok(),

@@ -10,6 +10,7 @@
 use super::context::{operator_namespace, Context};
 use super::leader::{Fence, HoldEnd, LeaderElector};
 use super::runner::Registered;
+use crate::aws::flowlogs::EvidenceStore;
 use crate::aws::{CallObserver, ClientFactory};
 use crate::cli::RunArgs;
 use crate::config::{self, ConfigError, ControllerConfig};
@@ -138,7 +139,12 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
 
     let client = kube::Client::try_default().await.map_err(RunError::Kube)?;
     let observer: Arc<dyn CallObserver> = metrics.clone();
-    let aws = Arc::new(ClientFactory::from_env(&config.aws, Some(observer)).await);
+    let evidence = EvidenceStore::new(
+        config.evidence.memory_bytes(),
+        Some(metrics.evidence.clone()),
+    );
+    let aws = ClientFactory::from_env(&config.aws, Some(observer)).await;
+    let aws = Arc::new(aws.with_evidence_store(Arc::new(evidence)));
     let electing = config.leader_election.enabled;
     let fence = Arc::new(if electing {
         Fence::closed()

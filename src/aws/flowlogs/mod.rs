@@ -6,6 +6,8 @@
 use super::AwsError;
 use crate::domain::evidence::{EvidenceDocument, Window};
 use crate::domain::flowlog::ActionFilter;
+use std::fmt::Debug;
+use std::sync::Arc;
 use std::time::Duration;
 
 mod athena;
@@ -16,6 +18,9 @@ mod insights;
 mod rows;
 mod s3;
 mod s3_parquet;
+pub mod shared;
+
+pub use shared::{EvidenceStore, SharedFlowLogs};
 
 /// Where the flow logs are.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -83,6 +88,48 @@ pub struct EvidenceRequest {
 pub trait FlowLogs: Send + Sync {
     /// Collects the flows of `request.window` from `request.source`.
     async fn collect(&self, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError>;
+
+    /// [`FlowLogs::collect`], the document shared: readers that serve many resources from one
+    /// read ([`SharedFlowLogs`]) hand every resource the same document instead of a copy.
+    async fn collect_shared(
+        &self,
+        request: &EvidenceRequest,
+    ) -> Result<Arc<EvidenceDocument>, AwsError> {
+        self.collect(request).await.map(Arc::new)
+    }
+}
+
+/// What the shared evidence store did with one part (a day of a source).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreEvent {
+    /// Served from memory, its objects unchanged.
+    Hit,
+    /// Read (not in memory, or its objects changed).
+    Miss,
+    /// Dropped to stay within the memory budget.
+    Evicted,
+}
+
+impl StoreEvent {
+    /// Metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoreEvent::Hit => "hit",
+            StoreEvent::Miss => "miss",
+            StoreEvent::Evicted => "evicted",
+        }
+    }
+}
+
+/// Receives what the evidence readers read, per source (`EvidenceSource::describe`).
+/// Implemented by the metrics registry.
+pub trait EvidenceObserver: Send + Sync + Debug {
+    /// One S3 object was fetched (`bytes` as GetObject reported them).
+    fn object_read(&self, source: &str, bytes: u64);
+    /// The shared store served, read or evicted a part of `source`.
+    fn store_event(&self, source: &str, event: StoreEvent);
+    /// The shared store now holds about `bytes`.
+    fn store_bytes(&self, bytes: u64);
 }
 
 /// Limits the SDK readers work within. The defaults suit AWS; tests shrink them.
@@ -128,6 +175,8 @@ pub struct SdkFlowLogs {
     pub athena: aws_sdk_athena::Client,
     /// Concurrency, Insights row limit and polling bounds.
     pub settings: ReaderSettings,
+    /// Counts objects and bytes read, when set.
+    pub observer: Option<Arc<dyn EvidenceObserver>>,
 }
 
 impl SdkFlowLogs {
@@ -142,6 +191,18 @@ impl SdkFlowLogs {
             logs,
             athena,
             settings: ReaderSettings::default(),
+            observer: None,
+        }
+    }
+
+    /// Where `s3://bucket/prefix` is read from, and how.
+    fn bucket<'a>(&'a self, bucket: &'a str, prefix: &'a str) -> s3::Bucket<'a> {
+        s3::Bucket {
+            client: &self.s3,
+            settings: &self.settings,
+            bucket,
+            prefix,
+            observer: self.observer.as_ref(),
         }
     }
 }
@@ -151,7 +212,7 @@ impl FlowLogs for SdkFlowLogs {
     async fn collect(&self, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError> {
         match &request.source {
             EvidenceSource::S3 { bucket, prefix } => {
-                s3::collect(&self.s3, &self.settings, bucket, prefix, request).await
+                s3::collect(&self.bucket(bucket, prefix), request).await
             }
             EvidenceSource::CloudWatchInsights {
                 log_group,

@@ -3,7 +3,11 @@
 //! a bound, beyond it in an unnamed temporary file — and then read row group by row group, only
 //! the columns evidence needs: memory stays bounded whatever the object's size.
 
-use crate::domain::flowlog::{decode, parse_parquet, Aggregator, FlowLogError, Selection};
+use crate::domain::evidence::ParseStats;
+use crate::domain::flowlog::{
+    decode, parse_parquet, parse_parquet_spans, ActionFilter, Aggregator, FlowLogError, Selection,
+    SpanAggregate,
+};
 use std::io::Read;
 
 /// Objects up to this size are held in memory; larger ones are spooled to a temporary file.
@@ -17,33 +21,59 @@ pub(super) fn parse_object(
     selection: &Selection,
 ) -> (Aggregator, Option<String>) {
     let mut aggregator = Aggregator::new();
-    let failure = match read(body, length, selection, &mut aggregator) {
+    let parsed = read(body, length, |file| match file {
+        Spooled::Memory(bytes) => parse_parquet(bytes, selection, &mut aggregator),
+        Spooled::File(file) => parse_parquet(file, selection, &mut aggregator),
+    });
+    (aggregator, failure(parsed))
+}
+
+/// [`parse_object`] into a day-span aggregate (the shared evidence store).
+pub(super) fn parse_object_spans(
+    body: impl Read,
+    length: Option<u64>,
+    action: ActionFilter,
+) -> (SpanAggregate, Option<String>) {
+    let mut spans = SpanAggregate::new();
+    let parsed = read(body, length, |file| match file {
+        Spooled::Memory(bytes) => parse_parquet_spans(bytes, action, &mut spans),
+        Spooled::File(file) => parse_parquet_spans(file, action, &mut spans),
+    });
+    (spans, failure(parsed))
+}
+
+fn failure(parsed: Result<ParseStats, FlowLogError>) -> Option<String> {
+    match parsed {
         Ok(stats) if stats.has_no_records() => {
             Some("not flow logs: no row of the Parquet file is a flow-log record".to_owned())
         }
         Ok(_) => None,
         Err(error) => Some(error.to_string()),
-    };
-    (aggregator, failure)
+    }
+}
+
+/// A whole object, held in memory or in a temporary file.
+enum Spooled {
+    Memory(bytes::Bytes),
+    File(std::fs::File),
 }
 
 fn read(
     body: impl Read,
     length: Option<u64>,
-    selection: &Selection,
-    aggregator: &mut Aggregator,
-) -> Result<crate::domain::evidence::ParseStats, FlowLogError> {
+    parse: impl FnOnce(Spooled) -> Result<ParseStats, FlowLogError>,
+) -> Result<ParseStats, FlowLogError> {
     let mut body = decode(body)?;
     match length.filter(|length| *length <= IN_MEMORY) {
         Some(length) => {
             let mut bytes = Vec::with_capacity(length as usize);
             body.read_to_end(&mut bytes)?;
-            parse_parquet(bytes::Bytes::from(bytes), selection, aggregator)
+            parse(Spooled::Memory(bytes::Bytes::from(bytes)))
         }
         None => {
             let mut file = tempfile::tempfile()?;
             std::io::copy(&mut body, &mut file)?;
-            parse_parquet(file, selection, aggregator)
+            parse(Spooled::File(file))
         }
     }
 }

@@ -64,10 +64,10 @@ impl<'a> Deps<'a> {
     }
 }
 
-/// The evidence cache of the running controller.
-fn evidence_cache() -> &'static EvidenceCache {
+/// The evidence cache of the running controller, within the configured evidence memory.
+fn evidence_cache(config: &ControllerConfig) -> &'static EvidenceCache {
     static CACHE: OnceLock<EvidenceCache> = OnceLock::new();
-    CACHE.get_or_init(EvidenceCache::default)
+    CACHE.get_or_init(|| EvidenceCache::with_budget(config.evidence.memory_bytes()))
 }
 
 impl Reconciler for SecurityGroupTightening {
@@ -82,7 +82,7 @@ impl Reconciler for SecurityGroupTightening {
             claims: ctx.claims.as_ref(),
             fence: &ctx.fence,
             metrics: &ctx.metrics,
-            cache: evidence_cache(),
+            cache: evidence_cache(&ctx.config),
             now: jiff::Timestamp::now(),
         };
         finalizer(&api, change::FINALIZER, self, |event| async {

@@ -99,13 +99,31 @@ pub struct Collected {
     pub at: jiff::Timestamp,
 }
 
-/// Evidence per resource (`namespace/name`), tagged with the inputs hash it was collected for.
-#[derive(Debug, Default)]
+/// Evidence per resource (`namespace/name`), tagged with the inputs hash it was collected for,
+/// within a byte budget: resources that read the same source hold the same shared document, so
+/// the cache weighs each distinct document once; beyond the budget the entries collected longest
+/// ago are dropped (their resources read again, mostly from the shared evidence store).
+#[derive(Debug)]
 pub struct EvidenceCache {
     entries: Mutex<HashMap<String, (String, Collected)>>,
+    budget: usize,
+}
+
+impl Default for EvidenceCache {
+    fn default() -> Self {
+        EvidenceCache::with_budget(32 << 20)
+    }
 }
 
 impl EvidenceCache {
+    /// An empty cache of at most `budget` bytes of distinct documents.
+    pub fn with_budget(budget: usize) -> Self {
+        EvidenceCache {
+            entries: Mutex::default(),
+            budget,
+        }
+    }
+
     /// The evidence collected for `inputs_hash` at or after `fresh_since`.
     fn get(&self, key: &str, inputs_hash: &str, fresh_since: jiff::Timestamp) -> Option<Collected> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
@@ -117,7 +135,23 @@ impl EvidenceCache {
 
     fn put(&self, key: String, inputs_hash: String, collected: Collected) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.insert(key, (inputs_hash, collected));
+        entries.insert(key.clone(), (inputs_hash, collected));
+        while distinct_bytes(&entries) > self.budget {
+            let oldest = entries
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .min_by_key(|(_, (_, c))| c.at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(oldest) => entries.remove(&oldest),
+                None => break,
+            };
+        }
+    }
+
+    /// The bytes of the distinct documents held.
+    pub fn bytes(&self) -> usize {
+        distinct_bytes(&self.entries.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Forgets a resource (deleted).
@@ -127,6 +161,15 @@ impl EvidenceCache {
             .unwrap_or_else(|p| p.into_inner())
             .remove(key);
     }
+}
+
+fn distinct_bytes(entries: &HashMap<String, (String, Collected)>) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    entries
+        .values()
+        .filter(|(_, c)| seen.insert(Arc::as_ptr(&c.document)))
+        .map(|(_, c)| c.document.heap_bytes())
+        .sum()
 }
 
 /// Which collected evidence may be reused.
@@ -161,19 +204,10 @@ pub async fn evidence(
     let now = freshness.now;
     // Whole UTC days: today's logs are still arriving and would make coverage flap.
     let window = Window::last_full_days(now, object.spec.evidence.days);
-    let document = read(
-        aws,
-        target,
-        object,
-        window,
-        ActionFilter::Accept,
-        interfaces,
-    )
-    .await?;
-    let collected = Collected {
-        document: Arc::new(document),
-        at: now,
-    };
+    let request = request(object, window, ActionFilter::Accept, interfaces)?;
+    // shared: resources reading the same source hold one document, not a copy each
+    let document = aws.flow_logs(target).await.collect_shared(&request).await?;
+    let collected = Collected { document, at: now };
     cache.put(key, inputs_hash.to_owned(), collected.clone());
     Ok(collected)
 }
@@ -189,9 +223,20 @@ pub async fn read(
     action: ActionFilter,
     interfaces: &[NetworkInterface],
 ) -> Result<EvidenceDocument, Error> {
+    let request = request(object, window, action, interfaces)?;
+    Ok(aws.flow_logs(target).await.collect(&request).await?)
+}
+
+/// The question to the resource's flow-log source.
+fn request(
+    object: &SecurityGroupTightening,
+    window: Window,
+    action: ActionFilter,
+    interfaces: &[NetworkInterface],
+) -> Result<EvidenceRequest, Error> {
     let source = spec::evidence_source(&object.spec)
         .ok_or_else(|| Error::InvalidSpec("spec.evidence: no source set".into()))?;
-    let request = EvidenceRequest {
+    Ok(EvidenceRequest {
         source,
         window,
         action,
@@ -199,6 +244,59 @@ pub async fn read(
             .iter()
             .map(|i| i.network_interface_id.clone())
             .collect(),
-    };
-    Ok(aws.flow_logs(target).await.collect(&request).await?)
+    })
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::domain::evidence::{Flow, EVIDENCE_SCHEMA};
+
+    fn document(flows: usize) -> Arc<EvidenceDocument> {
+        let flow = |n: usize| Flow {
+            source: std::net::Ipv4Addr::from(n as u32),
+            destination: "10.1.0.9".parse().unwrap(),
+            interface_id: Some("eni-0123456789abcdef0".into()),
+            protocol: 6,
+            port: 443,
+            records: 1,
+        };
+        Arc::new(EvidenceDocument {
+            schema: EVIDENCE_SCHEMA.into(),
+            window: Window::last_full_days(jiff::Timestamp::UNIX_EPOCH, 1),
+            coverage: Default::default(),
+            stats: Default::default(),
+            flows: (0..flows).map(flow).collect(),
+        })
+    }
+
+    fn at(second: i64) -> jiff::Timestamp {
+        jiff::Timestamp::from_second(second).unwrap()
+    }
+
+    #[test]
+    fn a_shared_document_weighs_once_and_the_oldest_entries_go_beyond_the_budget() {
+        let shared = document(1000);
+        let cache = EvidenceCache::with_budget(shared.heap_bytes() * 3 / 2);
+        for (n, name) in ["a", "b", "c"].iter().enumerate() {
+            let collected = Collected {
+                document: shared.clone(),
+                at: at(n as i64),
+            };
+            cache.put(name.to_string(), "h".into(), collected);
+        }
+        assert_eq!(
+            cache.bytes(),
+            shared.heap_bytes(),
+            "one document, three resources"
+        );
+        let own = Collected {
+            document: document(1000),
+            at: at(10),
+        };
+        cache.put("d".into(), "h".into(), own);
+        assert!(cache.bytes() <= shared.heap_bytes() * 3 / 2);
+        assert!(cache.get("d", "h", at(0)).is_some(), "the newest stays");
+        assert!(cache.get("a", "h", at(0)).is_none(), "the oldest went");
+    }
 }

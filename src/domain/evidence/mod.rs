@@ -32,8 +32,25 @@ pub struct EvidenceDocument {
     pub flows: Vec<Flow>,
 }
 
+impl EvidenceDocument {
+    /// About the heap bytes the document holds (its flows and their interface ids).
+    pub fn heap_bytes(&self) -> usize {
+        let ids: usize = self
+            .flows
+            .iter()
+            .map(|f| f.interface_id.as_ref().map_or(0, String::capacity))
+            .sum();
+        let days = self.coverage.days_without_data.capacity()
+            + self.coverage.days_with_skipped_records.capacity();
+        self.flows.capacity() * std::mem::size_of::<Flow>()
+            + ids
+            + days * std::mem::size_of::<jiff::civil::Date>()
+            + 512
+    }
+}
+
 /// A half-open time window `[start, end)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Window {
     /// First instant inside the window.

@@ -66,7 +66,7 @@ type TupleMap<V> = HashMap<Key, V, BuildHasherDefault<TupleHasher>>;
 /// Accumulates flows and parse counters over any number of streams. Feed it with
 /// [`super::parse_into`] (text) or [`Aggregator::add`] (already-aggregated rows from CloudWatch
 /// Logs Insights or Athena); combine per-object aggregators with [`Aggregator::merge`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Aggregator {
     counts: TupleMap<u64>,
     interfaces: Vec<Box<str>>,
@@ -75,6 +75,8 @@ pub struct Aggregator {
     logged: Vec<bool>,
     pub(crate) stats: ParseStats,
     pub(crate) coverage: CoverageTracker,
+    /// `SKIPDATA` records that overlap the window (`stats.skipdata` counts every one parsed).
+    pub(crate) skipped_in_window: u64,
 }
 
 impl Aggregator {
@@ -115,10 +117,17 @@ impl Aggregator {
     }
 
     /// Notes that the interface of `index` (interned here) had a record inside the window.
+    /// (A day span's aggregator interns nothing itself: its indexes are those of the span
+    /// aggregate's table, so its flags grow on demand.)
     pub(super) fn mark_logged(&mut self, index: u32) {
-        if let Some(flag) = self.logged.get_mut(index as usize) {
-            *flag = true;
+        if index >= NO_INTERFACE - 1 {
+            return;
         }
+        let index = index as usize;
+        if index >= self.logged.len() {
+            self.logged.resize(index + 1, false);
+        }
+        self.logged[index] = true;
     }
 
     /// The index of an interface id ([`NO_INTERFACE`] for none), interned on first sight.
@@ -162,6 +171,45 @@ impl Aggregator {
         }
         self.stats.add(&other.stats);
         self.coverage.merge(&other.coverage);
+        self.skipped_in_window += other.skipped_in_window;
+    }
+
+    /// [`Aggregator::merge`] without consuming `other` (a shared, cached part).
+    pub fn merge_from(&mut self, other: &Aggregator) {
+        let translate = self.translation(other);
+        self.add_translated(other, &translate);
+    }
+
+    /// This aggregator's index of each interface `names` has interned (interning them here).
+    pub(super) fn translation(&mut self, names: &Aggregator) -> Vec<u32> {
+        names.interfaces.iter().map(|id| self.intern(id)).collect()
+    }
+
+    /// Adds what `other` holds — flows, logged interfaces, counters, coverage — its interface
+    /// indexes mapped through `translate` (from [`Aggregator::translation`] of the table they
+    /// index: `other`'s own, or its span aggregate's).
+    pub(super) fn add_translated(&mut self, other: &Aggregator, translate: &[u32]) {
+        let mine = |index: u32| {
+            translate
+                .get(index as usize)
+                .copied()
+                .unwrap_or(NO_INTERFACE)
+        };
+        self.counts
+            .reserve(other.counts.len().saturating_sub(self.counts.len()));
+        for (key, records) in &other.counts {
+            let key = Key {
+                interface: mine(key.interface),
+                ..*key
+            };
+            self.count(key, *records);
+        }
+        for (index, _) in other.logged.iter().enumerate().filter(|(_, l)| **l) {
+            self.mark_logged(mine(index as u32));
+        }
+        self.stats.add(&other.stats);
+        self.coverage.merge(&other.coverage);
+        self.skipped_in_window += other.skipped_in_window;
     }
 
     fn interface_name(&self, index: u32) -> Option<&str> {
@@ -192,7 +240,7 @@ impl Aggregator {
     pub fn heap_bytes(&self) -> usize {
         let entry = std::mem::size_of::<(Key, u64)>() + 1;
         let ids: usize = self.interfaces.iter().map(|s| 2 * s.len() + 48).sum();
-        self.counts.capacity() * entry + ids
+        self.counts.capacity() * entry + ids + self.logged.capacity()
     }
 
     /// The flows, sorted by (source, destination, interface, protocol, port).
@@ -232,7 +280,7 @@ impl Aggregator {
             .collect();
         logged.sort_unstable();
         coverage.interfaces_with_records = Some(logged);
-        coverage.skipped_records = self.stats.skipdata;
+        coverage.skipped_records = self.skipped_in_window;
         coverage.unreadable_objects = self.stats.unreadable_objects;
         let stats = self.stats;
         EvidenceDocument {

@@ -20,6 +20,7 @@ pub(crate) mod format;
 mod lines;
 mod parquet_file;
 mod record;
+mod spans;
 
 pub use aggregate::Aggregator;
 use aggregate::Key;
@@ -27,8 +28,9 @@ pub use format::{log_format_fields, Format, DEFAULT_V2_FIELDS};
 pub use lines::MAX_LINE;
 #[cfg(test)]
 pub(crate) use parquet_file::fixture as parquet_fixture;
-pub use parquet_file::parse_parquet;
+pub use parquet_file::{parse_parquet, parse_parquet_spans};
 pub use record::{parse_line, Action, Line, Record};
+pub use spans::{evidence_of_days, parse_spans, DayRange, SpanAggregate};
 
 use crate::domain::evidence::coverage::RecordKind;
 use crate::domain::evidence::ParseStats;
@@ -65,7 +67,7 @@ impl From<::parquet::errors::ParquetError> for FlowLogError {
 }
 
 /// Which records count as evidence, by action.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub enum ActionFilter {
     /// ACCEPT records only (evidence for tightening).
     #[default]
@@ -163,9 +165,17 @@ pub fn parse_into<R: BufRead + ?Sized>(
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<ParseStats, FlowLogError> {
+    parse_with(reader, Sink::new(selection, aggregator))
+}
+
+/// Streams `reader` into `sink`; the stream's counters, or the error that stopped it.
+fn parse_with<R: BufRead + ?Sized>(
+    reader: &mut R,
+    sink: Sink<'_>,
+) -> Result<ParseStats, FlowLogError> {
     let mut parser = StreamParser {
         format: None,
-        sink: Sink::new(selection, aggregator),
+        sink,
         failure: None,
     };
     let read = lines::for_each_line(reader, MAX_LINE, |chunk| {
@@ -224,7 +234,11 @@ impl StreamParser<'_> {
 /// and coverage are kept as they come.
 struct Sink<'s> {
     selection: &'s Selection,
+    /// Interfaces, counters and coverage — and, for one window, its flows.
     aggregator: &'s mut Aggregator,
+    /// When set, flows and logged interfaces go by record day span instead (interfaces interned
+    /// in `aggregator`), so any whole-day window can be served later.
+    spans: Option<&'s mut spans::Spans>,
     stats: ParseStats,
 }
 
@@ -233,7 +247,31 @@ impl<'s> Sink<'s> {
         Sink {
             selection,
             aggregator,
+            spans: None,
             stats: ParseStats::default(),
+        }
+    }
+
+    /// A sink that keeps flows by record day span (see [`SpanAggregate`]).
+    fn spanning(selection: &'s Selection, spans: &'s mut SpanAggregate) -> Self {
+        let (base, spans) = spans.parts();
+        Sink {
+            selection,
+            aggregator: base,
+            spans: Some(spans),
+            stats: ParseStats::default(),
+        }
+    }
+
+    /// The aggregator that keeps a record's flows and logged interface: the window's when the
+    /// record overlaps it, or its day span's (any record with a `start`); `None` when neither.
+    fn flows(&mut self, start: Option<i64>, end: Option<i64>) -> Option<&mut Aggregator> {
+        match &mut self.spans {
+            None => self
+                .selection
+                .in_window(start, end)
+                .then_some(&mut *self.aggregator),
+            Some(spans) => start.map(|start| spans.span(start, end)),
         }
     }
 
@@ -289,8 +327,8 @@ impl<'s> Sink<'s> {
             } => {
                 self.stats.nodata += 1;
                 self.observe(start, end, RecordKind::Data);
-                if self.selection.in_window(start, end) {
-                    self.aggregator.mark_logged(interface);
+                if let Some(inside) = self.flows(start, end) {
+                    inside.mark_logged(interface);
                 }
             }
             Entry::SkipData { start, end } => {
@@ -302,9 +340,18 @@ impl<'s> Sink<'s> {
         }
     }
 
+    /// A record's days (whatever the window: `coverage` keeps the window's days only); a record
+    /// with data as the earliest record, and a `SKIPDATA` record as lost evidence, only when it
+    /// overlaps the window — as the Athena query counts them (a neighbouring day's records in an
+    /// edge object never make the window incomplete).
     fn observe(&mut self, start: Option<i64>, end: Option<i64>, kind: RecordKind) {
-        if let Some(start) = start {
-            self.aggregator.coverage.observe(start, end, kind);
+        let Some(start) = start else { return };
+        self.aggregator.coverage.mark_days(start, end, kind);
+        if let Some(inside) = self.flows(Some(start), end) {
+            match kind {
+                RecordKind::Data => inside.coverage.first_seen(start),
+                RecordKind::Skipped => inside.skipped_in_window += 1,
+            }
         }
     }
 
@@ -313,15 +360,20 @@ impl<'s> Sink<'s> {
     fn record(&mut self, key: Key, start: Option<i64>, end: Option<i64>, action: Option<Action>) {
         self.observe(start, end, RecordKind::Data);
         self.stats.records += 1;
-        let in_window = self.selection.in_window(start, end);
-        if in_window {
-            self.aggregator.mark_logged(key.interface);
-        }
-        if !in_window || !self.selection.action.admits(action) {
+        let admitted = self.selection.action.admits(action);
+        let counted = match self.flows(start, end) {
+            Some(inside) => {
+                inside.mark_logged(key.interface);
+                if admitted {
+                    inside.count(key, 1);
+                }
+                admitted
+            }
+            None => false,
+        };
+        if !counted {
             self.stats.filtered += 1;
-            return;
         }
-        self.aggregator.count(key, 1);
     }
 }
 

@@ -87,6 +87,7 @@ fn reader(s3_rules: &[&Rule], logs_rules: &[&Rule], athena_rules: &[&Rule]) -> S
         athena: mock_client!(aws_sdk_athena, RuleMode::MatchAny, athena_rules, |b| b
             .retry_config(retry())),
         settings: settings(),
+        observer: None,
     }
 }
 

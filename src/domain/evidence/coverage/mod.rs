@@ -36,9 +36,21 @@ pub struct CoverageTracker {
 }
 
 impl CoverageTracker {
-    /// Records one record's capture window (`start`, optional `end`, Unix seconds).
+    /// Records one record's capture window (`start`, optional `end`, Unix seconds): its days
+    /// and its start as a candidate for the earliest record.
     pub fn observe(&mut self, start: i64, end: Option<i64>, kind: RecordKind) {
+        self.first_seen(start);
+        self.mark_days(start, end, kind);
+    }
+
+    /// Takes `start` as a candidate for the earliest record (the parsers pass only records
+    /// inside the window, so a record of a neighbouring day in an edge object does not count).
+    pub fn first_seen(&mut self, start: i64) {
         self.earliest = Some(self.earliest.map_or(start, |e| e.min(start)));
+    }
+
+    /// Marks the days of one record's capture window, without touching the earliest record.
+    pub fn mark_days(&mut self, start: i64, end: Option<i64>, kind: RecordKind) {
         let first = start.div_euclid(SECONDS_PER_DAY);
         let last = end.unwrap_or(start).max(start).div_euclid(SECONDS_PER_DAY);
         for day in [first, last] {

@@ -29,7 +29,8 @@ fn evidence(aggregator: Aggregator) -> EvidenceDocument {
 
 fn from_parquet(file: &Bytes, selection: &Selection, reading: Reading) -> EvidenceDocument {
     let mut aggregator = Aggregator::new();
-    let stats = parse_with(file.clone(), selection, &mut aggregator, reading).unwrap();
+    let sink = super::Sink::new(selection, &mut aggregator);
+    let stats = parse_with(file.clone(), sink, reading).unwrap();
     assert_eq!(&stats, aggregator.stats());
     evidence(aggregator)
 }

@@ -14,7 +14,7 @@
 //! value is a null or `-`, as in text.
 
 use super::format::{Format, Role, ROLES};
-use super::{Aggregator, FlowLogError, Selection, Sink};
+use super::{Aggregator, FlowLogError, Selection, Sink, SpanAggregate};
 use crate::domain::evidence::ParseStats;
 use parquet::file::reader::{ChunkReader, FileReader, RowGroupReader, SerializedFileReader};
 use parquet::schema::types::SchemaDescriptor;
@@ -47,7 +47,25 @@ pub fn parse_parquet<R: ChunkReader + 'static>(
     selection: &Selection,
     aggregator: &mut Aggregator,
 ) -> Result<ParseStats, FlowLogError> {
-    parse_with(reader, selection, aggregator, Reading::Cells(BATCH))
+    parse_with(
+        reader,
+        Sink::new(selection, aggregator),
+        Reading::Cells(BATCH),
+    )
+}
+
+/// [`parse_parquet`] into a [`SpanAggregate`] (see [`super::parse_spans`]).
+pub fn parse_parquet_spans<R: ChunkReader + 'static>(
+    reader: R,
+    action: super::ActionFilter,
+    spans: &mut SpanAggregate,
+) -> Result<ParseStats, FlowLogError> {
+    let selection = super::spans::selection(action);
+    parse_with(
+        reader,
+        Sink::spanning(&selection, spans),
+        Reading::Cells(BATCH),
+    )
 }
 
 /// How row groups are read: by cells, `n` rows a batch (where the encodings allow), or always
@@ -61,13 +79,12 @@ enum Reading {
 
 fn parse_with<R: ChunkReader + 'static>(
     reader: R,
-    selection: &Selection,
-    aggregator: &mut Aggregator,
+    mut sink: Sink<'_>,
     reading: Reading,
 ) -> Result<ParseStats, FlowLogError> {
     let file = SerializedFileReader::new(reader)?;
-    let projection = projection(file.metadata().file_metadata().schema_descr(), selection)?;
-    let mut sink = Sink::new(selection, aggregator);
+    let schema = file.metadata().file_metadata().schema_descr();
+    let projection = projection(schema, sink.selection)?;
     let read = (0..file.num_row_groups()).try_for_each(|index| {
         let group = file.get_row_group(index)?;
         match reading {
