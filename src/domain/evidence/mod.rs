@@ -132,10 +132,6 @@ pub struct ParseStats {
     /// Tolerated up to [`MAX_UNREADABLE_FRACTION`]; above it the reader refuses the source.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unreadable_objects: u64,
-    /// Objects in a format the readers cannot parse yet (Parquet): counted and reported, never
-    /// read and never silently skipped; not included in `objects`.
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub unsupported_objects: u64,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -153,7 +149,6 @@ impl ParseStats {
         self.ipv6 += other.ipv6;
         self.objects += other.objects;
         self.unreadable_objects += other.unreadable_objects;
-        self.unsupported_objects += other.unsupported_objects;
     }
 
     /// True when a stream had lines but not one flow-log record: not a flow-log object.

@@ -215,12 +215,6 @@ pub fn evidence_gaps(document: &EvidenceDocument) -> Vec<String> {
             coverage.skipped_records
         ));
     }
-    if document.stats.unsupported_objects > 0 {
-        gaps.push(format!(
-            "{} flow-log object(s) in an unsupported format (Parquet) were not read",
-            document.stats.unsupported_objects
-        ));
-    }
     gaps
 }
 

@@ -243,15 +243,12 @@ mod properties {
     }
 }
 
-fn document(coverage: Coverage, unsupported_objects: u64) -> EvidenceDocument {
+fn document(coverage: Coverage) -> EvidenceDocument {
     EvidenceDocument {
         schema: crate::domain::evidence::EVIDENCE_SCHEMA.into(),
         window: window("2026-01-01T00:00:00Z", "2026-01-04T00:00:00Z"),
         coverage,
-        stats: crate::domain::evidence::ParseStats {
-            unsupported_objects,
-            ..Default::default()
-        },
+        stats: Default::default(),
         flows: Vec::new(),
     }
 }
@@ -265,14 +262,7 @@ fn full_coverage() -> Coverage {
 
 #[test]
 fn evidence_covering_every_day_with_every_object_read_has_no_gaps() {
-    assert!(evidence_gaps(&document(full_coverage(), 0)).is_empty());
-}
-
-#[test]
-fn unread_parquet_objects_make_the_evidence_incomplete_and_say_how_many() {
-    let gaps = evidence_gaps(&document(full_coverage(), 3));
-    assert_eq!(gaps.len(), 1);
-    assert!(gaps[0].contains("3 flow-log object(s)"), "{gaps:?}");
+    assert!(evidence_gaps(&document(full_coverage())).is_empty());
 }
 
 #[test]
@@ -282,7 +272,7 @@ fn missing_days_and_late_logs_are_each_named() {
         earliest_record: Some(ts("2026-01-02T10:00:00Z")),
         ..Default::default()
     };
-    let gaps = evidence_gaps(&document(coverage, 0));
+    let gaps = evidence_gaps(&document(coverage));
     assert_eq!(gaps.len(), 2, "{gaps:?}");
     assert!(gaps[0].contains("2026-01-01"));
     assert!(gaps[1].contains("2026-01-02T10:00:00Z"));
