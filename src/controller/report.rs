@@ -254,6 +254,21 @@ impl<'a, K: Reported, S: ?Sized + StatusStore<K>> Report<'a, K, S> {
         self.failed_conditions(error);
         self.write_failed().await;
     }
+
+    /// Ends a reconcile with its outcome: a success writes the status (unless only timestamps
+    /// changed), a failure is reported in status and passed on to the runner's backoff.
+    pub async fn settle<T>(&mut self, outcome: Result<T, Error>) -> Result<T, Error> {
+        match outcome {
+            Ok(value) => {
+                self.finish().await?;
+                Ok(value)
+            }
+            Err(error) => {
+                self.failed(&error).await;
+                Err(error)
+            }
+        }
+    }
 }
 
 /// Statuses written and events published, in memory: the [`StatusStore`] half of a kind's

@@ -100,16 +100,8 @@ impl Reconciler for SecurityGroupTightening {
 /// goes to the runner's backoff.
 pub async fn reconcile(object: &SecurityGroupTightening, deps: &Deps<'_>) -> Result<Action, Error> {
     let mut report = Report::new(object, deps.store, deps.now);
-    match steps(&mut report, deps).await {
-        Ok(action) => {
-            report.finish().await?;
-            Ok(action)
-        }
-        Err(error) => {
-            report.failed(&error).await;
-            Err(error)
-        }
-    }
+    let outcome = steps(&mut report, deps).await;
+    report.settle(outcome).await
 }
 
 /// The table of contents.
