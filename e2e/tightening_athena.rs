@@ -179,6 +179,7 @@ async fn tightenings_on_one_athena_table_plan_from_one_query_each_like_the_s3_re
         window: Window::last_full_days(Timestamp::now(), 90),
         action: ActionFilter::Accept,
         coverage_interfaces: Vec::new(),
+        fresh_since: None,
     };
     let s3_evidence = operator_aws_layer()
         .await

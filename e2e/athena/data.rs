@@ -61,6 +61,7 @@ impl DataSet {
             },
             action: ActionFilter::Accept,
             coverage_interfaces: Vec::new(),
+            fresh_since: None,
         }
     }
 }

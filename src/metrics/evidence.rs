@@ -32,6 +32,9 @@ pub struct EvidenceMetrics {
     /// Days of a source the shared store served from memory (`hit`), read (`miss`) or dropped
     /// to stay within its budget (`evicted`).
     pub store_days: Family<StoreLabels, Counter>,
+    /// Kept whole-window answers (Athena) the shared store served (`hit`), read (`miss`) or
+    /// dropped values for (`evicted`).
+    pub store_answers: Family<StoreLabels, Counter>,
     /// Bytes of parsed evidence the shared store holds.
     pub store_bytes: Gauge,
 }
@@ -53,6 +56,11 @@ impl EvidenceMetrics {
             "evidence_store_days",
             "Days of a flow-log source the shared evidence store served (hit), read (miss) or dropped (evicted)",
             self.store_days.clone(),
+        );
+        registry.register(
+            "evidence_store_answers",
+            "Whole-window answers (Athena) the shared evidence store served (hit), read (miss) or dropped values for (evicted)",
+            self.store_answers.clone(),
         );
         registry.register(
             "evidence_store_bytes",
@@ -79,6 +87,14 @@ impl EvidenceObserver for EvidenceMetrics {
         self.store_days.get_or_create(&labels).inc();
     }
 
+    fn answer_event(&self, source: &str, event: StoreEvent) {
+        let labels = StoreLabels {
+            source: source.to_owned(),
+            event: event.as_str(),
+        };
+        self.store_answers.get_or_create(&labels).inc();
+    }
+
     fn store_bytes(&self, bytes: u64) {
         self.store_bytes
             .set(i64::try_from(bytes).unwrap_or(i64::MAX));
@@ -96,12 +112,14 @@ mod tests {
         observer.object_read("s3://b/p/", 100);
         observer.object_read("s3://b/p/", 50);
         observer.store_event("s3://b/p/", StoreEvent::Hit);
+        observer.answer_event("athena:d.t", StoreEvent::Miss);
         observer.store_bytes(4096);
         let text = metrics.encode();
         for line in [
             "sgtightener_evidence_objects_read_total{source=\"s3://b/p/\"} 2",
             "sgtightener_evidence_bytes_read_total{source=\"s3://b/p/\"} 150",
             "sgtightener_evidence_store_days_total{source=\"s3://b/p/\",event=\"hit\"} 1",
+            "sgtightener_evidence_store_answers_total{source=\"athena:d.t\",event=\"miss\"} 1",
             "sgtightener_evidence_store_bytes 4096",
         ] {
             assert!(text.contains(line), "{line} in\n{text}");

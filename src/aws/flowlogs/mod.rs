@@ -79,6 +79,20 @@ pub struct EvidenceRequest {
     /// server ask about these only). Never used to narrow the flows: a flow to an interface
     /// that no longer exists is evidence too (DESIGN §5).
     pub coverage_interfaces: Vec<String>,
+    /// An answer collected at or after this instant is fresh enough: a reader that keeps whole
+    /// answers across time (the shared store's Athena answers) may serve it instead of reading
+    /// again. `None`: read now (diagnose, break-glass, the CLI).
+    pub fresh_since: Option<jiff::Timestamp>,
+}
+
+/// A document shared between the resources that asked for it, and when it was collected.
+#[derive(Debug, Clone)]
+pub struct SharedEvidence {
+    /// The evidence, one allocation for every resource it serves.
+    pub document: Arc<EvidenceDocument>,
+    /// When the read that produced `document` started, when the reader knows it (a kept or
+    /// shared answer); `None`: read for this request just now.
+    pub collected_at: Option<jiff::Timestamp>,
 }
 
 /// Reads flow-log evidence. Errors are classified [`AwsError`]s; a source that is too
@@ -91,15 +105,16 @@ pub trait FlowLogs: Send + Sync {
 
     /// [`FlowLogs::collect`], the document shared: readers that serve many resources from one
     /// read ([`SharedFlowLogs`]) hand every resource the same document instead of a copy.
-    async fn collect_shared(
-        &self,
-        request: &EvidenceRequest,
-    ) -> Result<Arc<EvidenceDocument>, AwsError> {
-        self.collect(request).await.map(Arc::new)
+    async fn collect_shared(&self, request: &EvidenceRequest) -> Result<SharedEvidence, AwsError> {
+        let document = Arc::new(self.collect(request).await?);
+        Ok(SharedEvidence {
+            document,
+            collected_at: None,
+        })
     }
 }
 
-/// What the shared evidence store did with one part (a day of a source).
+/// What the shared evidence store did with one part (a day of a source) or a kept answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreEvent {
     /// Served from memory, its objects unchanged.
@@ -128,6 +143,9 @@ pub trait EvidenceObserver: Send + Sync + Debug {
     fn object_read(&self, source: &str, bytes: u64);
     /// The shared store served, read or evicted a part of `source`.
     fn store_event(&self, source: &str, event: StoreEvent);
+    /// The shared store served a kept whole-window answer of `source` (an Athena query's),
+    /// read it, or dropped values to stay within its budget when keeping it.
+    fn answer_event(&self, source: &str, event: StoreEvent);
     /// The shared store now holds about `bytes`.
     fn store_bytes(&self, bytes: u64);
 }

@@ -109,6 +109,7 @@ pub async fn rejected(
         },
         action: ActionFilter::Reject,
         coverage_interfaces: Vec::new(),
+        fresh_since: None,
     };
     Ok(aws.flow_logs(target).await.collect(&request).await?)
 }

@@ -204,10 +204,17 @@ pub async fn evidence(
     let now = freshness.now;
     // Whole UTC days: today's logs are still arriving and would make coverage flap.
     let window = Window::last_full_days(now, object.spec.evidence.days);
-    let request = request(object, window, ActionFilter::Accept, interfaces)?;
+    let mut request = request(object, window, ActionFilter::Accept, interfaces)?;
+    // a source's answer another resource collected since fresh_since will do (Athena)
+    request.fresh_since = Some(freshness.fresh_since);
     // shared: resources reading the same source hold one document, not a copy each
-    let document = aws.flow_logs(target).await.collect_shared(&request).await?;
-    let collected = Collected { document, at: now };
+    let shared = aws.flow_logs(target).await.collect_shared(&request).await?;
+    // a kept answer is as old as its read, so maxAge and EvidenceStale judge its real age
+    let at = shared.collected_at.map_or(now, |at| at.min(now));
+    let collected = Collected {
+        document: shared.document,
+        at,
+    };
     cache.put(key, inputs_hash.to_owned(), collected.clone());
     Ok(collected)
 }
@@ -244,6 +251,7 @@ fn request(
             .iter()
             .map(|i| i.network_interface_id.clone())
             .collect(),
+        fresh_since: None,
     })
 }
 

@@ -17,6 +17,7 @@ fn request(action: ActionFilter) -> EvidenceRequest {
         },
         action,
         coverage_interfaces: Vec::new(),
+        fresh_since: None,
     }
 }
 

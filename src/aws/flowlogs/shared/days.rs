@@ -8,7 +8,7 @@
 //! and equals what the direct reader (`s3.rs`) returns for that window.
 
 use super::memory::{Budgeted, Flights};
-use super::{StoreKey, Stored};
+use super::{Key, StoreKey, Stored};
 use crate::aws::flowlogs::s3::{read_object, too_unreadable, Bucket, Parse, Unreadable};
 use crate::aws::flowlogs::{EvidenceObserver, EvidenceRequest, StoreEvent};
 use crate::aws::AwsError;
@@ -82,7 +82,7 @@ pub(super) struct S3Flights {
 
 /// What a request needs from the store.
 pub(super) struct Days<'a> {
-    pub memory: &'a Budgeted<StoreKey, Stored>,
+    pub memory: &'a Budgeted<Key, Stored>,
     pub flights: &'a S3Flights,
     pub observer: Option<&'a Arc<dyn EvidenceObserver>>,
     /// Who reads (the target's identity): parts are shared only between readers with the
@@ -102,7 +102,7 @@ impl Days<'_> {
     }
 
     fn keep(&self, key: StoreKey, value: Stored, bytes: usize) {
-        for _ in 0..self.memory.put(key, Arc::new(value), bytes) {
+        for _ in 0..self.memory.put(Key::Day(key), Arc::new(value), bytes) {
             self.event(StoreEvent::Evicted);
         }
         if let Some(observer) = self.observer {
@@ -157,7 +157,9 @@ impl Days<'_> {
         );
         let key = self.key(request.action, None, Some(window));
         let signature = hasher.finish();
-        if let Some(Stored::Document(kept, document)) = self.memory.get(&key).as_deref() {
+        if let Some(Stored::Document(kept, document)) =
+            self.memory.get(&Key::Day(key.clone())).as_deref()
+        {
             if *kept == signature {
                 return Ok(document.clone());
             }
@@ -207,7 +209,7 @@ impl Days<'_> {
         objects: Vec<Listed>,
     ) -> Arc<Part> {
         let key = self.key(action, Some(group), None);
-        let kept = match self.memory.get(&key).as_deref() {
+        let kept = match self.memory.get(&Key::Day(key.clone())).as_deref() {
             Some(Stored::Part(part)) => Some(part.clone()),
             _ => None,
         };

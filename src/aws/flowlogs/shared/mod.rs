@@ -7,16 +7,23 @@
 //!
 //! Served from parts: S3 sources and windows of whole UTC days (the tightening's evidence).
 //! Other requests (windows of hours: diagnose, break-glass; CloudWatch Logs and Athena, whose
-//! engines aggregate on the server) go to the SDK reader, identical concurrent requests once.
+//! engines aggregate on the server) go to the SDK reader, identical concurrent requests once;
+//! Athena's whole-window answers are also kept and served to later requests that accept an answer
+//! that old (`EvidenceRequest::fresh_since`, `answers.rs`).
 
 use super::SdkFlowLogs;
-use super::{EvidenceDocument, EvidenceObserver, EvidenceRequest, EvidenceSource, FlowLogs};
+use super::{
+    EvidenceDocument, EvidenceObserver, EvidenceRequest, EvidenceSource, FlowLogs, SharedEvidence,
+};
 use crate::aws::{AwsError, Target};
 use crate::domain::evidence::Window;
 use crate::domain::flowlog::{ActionFilter, DayRange};
 use memory::{Budgeted, Flights};
 use std::sync::Arc;
 
+#[cfg(test)]
+mod answer_tests;
+mod answers;
 mod days;
 mod memory;
 #[cfg(test)]
@@ -32,11 +39,20 @@ struct StoreKey {
     window: Option<(i64, i64)>,
 }
 
+/// A key of the store's memory: S3 day parts and windows, or a kept whole-window answer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Day(StoreKey),
+    Answer(Direct),
+}
+
 #[derive(Debug)]
 enum Stored {
     Part(Arc<days::Part>),
     /// The signature of the parts it was assembled from, and the document.
     Document(u64, Arc<EvidenceDocument>),
+    /// When the read that produced it started, and the answer.
+    Answer(jiff::Timestamp, Arc<EvidenceDocument>),
 }
 
 /// A request the SDK reader answers directly: who asks, and everything the answer depends on.
@@ -53,9 +69,9 @@ fn answer_names_interfaces(source: &EvidenceSource) -> bool {
 /// The process-wide store: parsed parts under a byte budget, and the reads in flight.
 #[derive(Debug)]
 pub struct EvidenceStore {
-    memory: Budgeted<StoreKey, Stored>,
+    memory: Budgeted<Key, Stored>,
     s3: days::S3Flights,
-    direct: Flights<Direct, Result<Arc<EvidenceDocument>, AwsError>>,
+    direct: Flights<Direct, Result<answers::Answer, AwsError>>,
     observer: Option<Arc<dyn EvidenceObserver>>,
 }
 
@@ -110,13 +126,12 @@ impl SharedFlowLogs {
 #[async_trait::async_trait]
 impl FlowLogs for SharedFlowLogs {
     async fn collect(&self, request: &EvidenceRequest) -> Result<EvidenceDocument, AwsError> {
-        self.collect_shared(request).await.map(|d| (*d).clone())
+        self.collect_shared(request)
+            .await
+            .map(|d| (*d.document).clone())
     }
 
-    async fn collect_shared(
-        &self,
-        request: &EvidenceRequest,
-    ) -> Result<Arc<EvidenceDocument>, AwsError> {
+    async fn collect_shared(&self, request: &EvidenceRequest) -> Result<SharedEvidence, AwsError> {
         let whole_days = DayRange::of_window(&request.window).is_some();
         if let (EvidenceSource::S3 { bucket, prefix }, true) = (&request.source, whole_days) {
             let days = days::Days {
@@ -126,7 +141,11 @@ impl FlowLogs for SharedFlowLogs {
                 owner: &self.owner,
                 at: self.reader.bucket(bucket, prefix),
             };
-            return days.collect(request).await;
+            let document = days.collect(request).await?;
+            return Ok(SharedEvidence {
+                document,
+                collected_at: None,
+            });
         }
         let mut interfaces = match answer_names_interfaces(&request.source) {
             true => request.coverage_interfaces.clone(),
@@ -141,7 +160,16 @@ impl FlowLogs for SharedFlowLogs {
             request.action,
             interfaces,
         );
-        let read = async { self.reader.collect(request).await.map(Arc::new) };
-        self.store.direct.run(key, read).await
+        let answers = answers::Answers {
+            memory: &self.store.memory,
+            flights: &self.store.direct,
+            observer: self.store.observer.as_ref(),
+        };
+        let read = self.reader.collect(request);
+        let (at, document) = answers.answer(key, request.fresh_since, read).await?;
+        Ok(SharedEvidence {
+            document,
+            collected_at: Some(at),
+        })
     }
 }

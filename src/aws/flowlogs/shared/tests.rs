@@ -128,6 +128,7 @@ fn request(first_day: i64, days: i64) -> EvidenceRequest {
         },
         action: ActionFilter::Accept,
         coverage_interfaces: vec!["eni-0".into()],
+        fresh_since: None,
     }
 }
 
@@ -183,11 +184,11 @@ async fn many_resources_on_one_bucket_read_each_object_once_and_get_the_direct_d
     );
     assert_eq!(w.get.num_calls(), direct_gets, "one read for all eight");
     for document in documents {
-        let document = document.unwrap();
+        let document = document.unwrap().document;
         assert_eq!(*document, direct);
         assert!(Arc::ptr_eq(
             &document,
-            &readers[0].collect_shared(&request).await.unwrap()
+            &readers[0].collect_shared(&request).await.unwrap().document
         ));
     }
     assert!(!direct.flows.is_empty() && direct.stats.filtered > 0);
@@ -200,7 +201,7 @@ async fn the_next_day_reads_only_the_new_day_a_late_object_only_itself_a_rewritt
     reader.collect_shared(&request(1, 3)).await.unwrap();
     assert_eq!(w.get.num_calls(), 8);
     let next = request(2, 3);
-    let document = reader.collect_shared(&next).await.unwrap();
+    let document = reader.collect_shared(&next).await.unwrap().document;
     assert_eq!(w.get.num_calls(), 10, "only the two objects of the new day");
     assert_eq!(*document, w.direct(&next).await.0);
 
@@ -209,7 +210,7 @@ async fn the_next_day_reads_only_the_new_day_a_late_object_only_itself_a_rewritt
         key(3, "late.log"),
         object(3, 5).replace("10.0.3.", "10.9.3."),
     );
-    let document = reader.collect_shared(&next).await.unwrap();
+    let document = reader.collect_shared(&next).await.unwrap().document;
     assert_eq!(w.get.num_calls(), 11, "the late object, nothing else");
     let direct = w.direct(&next).await.0;
     assert_eq!(*document, direct);
@@ -220,7 +221,7 @@ async fn the_next_day_reads_only_the_new_day_a_late_object_only_itself_a_rewritt
         .lock()
         .unwrap()
         .insert(key(3, "a.log"), object(3, 2));
-    let document = reader.collect_shared(&next).await.unwrap();
+    let document = reader.collect_shared(&next).await.unwrap().document;
     assert_eq!(w.get.num_calls(), 14, "the day's three objects");
     assert_eq!(*document, w.direct(&next).await.0);
 }
@@ -231,7 +232,7 @@ async fn a_day_with_an_object_that_could_not_be_read_is_never_kept_and_counts_as
     let reader = w.shared("reader");
     let request = request(0, 5);
     *w.failing.lock().unwrap() = Some(key(2, "a.log"));
-    let document = reader.collect_shared(&request).await.unwrap();
+    let document = reader.collect_shared(&request).await.unwrap().document;
     assert_eq!(
         document.coverage.unreadable_objects, 1,
         "1 of 12: a gap, tolerated"
@@ -240,7 +241,7 @@ async fn a_day_with_an_object_that_could_not_be_read_is_never_kept_and_counts_as
     assert_eq!(*document, direct);
     let before = w.get.num_calls();
     *w.failing.lock().unwrap() = None;
-    let document = reader.collect_shared(&request).await.unwrap();
+    let document = reader.collect_shared(&request).await.unwrap().document;
     assert_eq!(
         w.get.num_calls(),
         before + 2,
@@ -277,7 +278,7 @@ async fn over_its_budget_the_store_drops_parts_and_still_answers_exactly() {
     let reader = w.shared("reader");
     for first in [0, 1, 0] {
         let request = request(first, 3);
-        let document = reader.collect_shared(&request).await.unwrap();
+        let document = reader.collect_shared(&request).await.unwrap().document;
         assert_eq!(*document, w.direct(&request).await.0);
         assert!(w.store.bytes() <= 4 << 10);
     }
@@ -289,7 +290,12 @@ async fn windows_of_hours_are_read_directly_and_equal_the_direct_read() {
     let w = World::new(3, 64 << 20);
     let mut request = request(1, 1);
     request.window.end -= jiff::SignedDuration::from_hours(2);
-    let document = w.shared("reader").collect_shared(&request).await.unwrap();
+    let document = w
+        .shared("reader")
+        .collect_shared(&request)
+        .await
+        .unwrap()
+        .document;
     assert_eq!(*document, w.direct(&request).await.0);
 }
 

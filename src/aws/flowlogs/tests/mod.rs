@@ -37,6 +37,7 @@ fn request(source: EvidenceSource) -> EvidenceRequest {
         window: window(),
         action: ActionFilter::Accept,
         coverage_interfaces: Vec::new(),
+        fresh_since: None,
     }
 }
 
