@@ -3,7 +3,8 @@
 //! parsed per UTC day under a memory budget (least recently used dropped first) and re-read only
 //! when their listing changes (`days.rs`); concurrent requests for the same part, window or
 //! query wait on one read (single flight). [`SharedFlowLogs`] wraps the SDK reader for one
-//! target; what it returns equals what the SDK reader returns for the same request.
+//! target; what it returns equals what the SDK reader returns for the same request (a kept Athena
+//! answer: what it returned for the same request since the request's `fresh_since`).
 //!
 //! Served from parts: S3 sources and windows of whole UTC days (the tightening's evidence).
 //! Other requests (windows of hours: diagnose, break-glass; CloudWatch Logs and Athena, whose
