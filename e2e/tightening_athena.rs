@@ -15,6 +15,7 @@ use crate::support::tightening::{plan, plan_rules, wait_plan, World};
 use crate::support::{condition, to_json};
 use jiff::Timestamp;
 use serde_json::{json, Value};
+use sg_tightener::aws::flowlogs::athena_sql;
 use sg_tightener::aws::{AwsPorts, EvidenceRequest, EvidenceSource};
 use sg_tightener::domain::evidence::coverage::window_days;
 use sg_tightener::domain::evidence::{EvidenceDocument, Window};
@@ -71,21 +72,7 @@ fn row(cells: [&str; 13]) -> Value {
 /// The query's answer for `document`'s evidence: a header, one row per flow, per day with
 /// data (the earliest record on its day) and per interface with records.
 fn answer(document: &EvidenceDocument) -> Vec<Value> {
-    let mut rows = vec![row([
-        "set",
-        "source",
-        "destination",
-        "interface",
-        "protocol",
-        "port",
-        "kept",
-        "utc_day",
-        "logged",
-        "records",
-        "data",
-        "skipped",
-        "earliest",
-    ])];
+    let mut rows = vec![row(athena_sql::ANSWER_COLUMNS)];
     for f in &document.flows {
         let (source, destination) = (f.source.to_string(), f.destination.to_string());
         let (protocol, port) = (f.protocol.to_string(), f.port.to_string());

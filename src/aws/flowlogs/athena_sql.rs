@@ -22,6 +22,23 @@ mod answer;
 
 pub use answer::EvidenceRows;
 
+/// The columns of [`evidence_sql`]'s answer, in order: the header row Athena returns first.
+pub const ANSWER_COLUMNS: [&str; 13] = [
+    "set",
+    "source",
+    "destination",
+    "interface",
+    "protocol",
+    "port",
+    "kept",
+    "utc_day",
+    "logged",
+    "records",
+    "data",
+    "skipped",
+    "earliest",
+];
+
 /// The table to query, and the shape its metadata reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {

@@ -105,3 +105,31 @@ impl EvidenceRows {
         document
     }
 }
+
+#[cfg(test)]
+mod column_tests {
+    use super::column;
+    use crate::aws::flowlogs::athena_sql::ANSWER_COLUMNS;
+
+    #[test]
+    fn each_column_position_names_its_column_of_the_answer() {
+        let positions = [
+            (column::SET, "set"),
+            (column::SOURCE, "source"),
+            (column::DESTINATION, "destination"),
+            (column::INTERFACE, "interface"),
+            (column::PROTOCOL, "protocol"),
+            (column::PORT, "port"),
+            (column::KEPT, "kept"),
+            (column::UTC_DAY, "utc_day"),
+            (column::LOGGED, "logged"),
+            (column::RECORDS, "records"),
+            (column::DATA, "data"),
+            (column::SKIPPED, "skipped"),
+            (column::EARLIEST, "earliest"),
+        ];
+        for (position, name) in positions {
+            assert_eq!(ANSWER_COLUMNS[position], name);
+        }
+    }
+}

@@ -52,21 +52,7 @@ fn results(rows: Vec<Row>, next: Option<&str>) -> GetQueryResultsOutput {
         .build()
 }
 
-const HEADER: &[&str] = &[
-    "set",
-    "source",
-    "destination",
-    "interface",
-    "protocol",
-    "port",
-    "kept",
-    "utc_day",
-    "logged",
-    "records",
-    "data",
-    "skipped",
-    "earliest",
-];
+const HEADER: &[&str] = &athena_sql::ANSWER_COLUMNS;
 
 /// A flow row of the answer: (source, destination, interface, protocol, port, records).
 fn flow_row(cells: [&str; 6]) -> Row {
