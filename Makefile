@@ -34,10 +34,10 @@ measure-orgscan: tools
 
 ## measure-evidence: 1, 20 and 100 tightenings on one central bucket of 30 daily objects in
 ## moto; prints time until all are planned, GetObject/ListObjectsV2 calls and the operator's peak
-## RSS (numbers for the README, no timed assertion)
+## RSS (numbers for the README, no timed assertion); MEASURE_FLAGS=--release for the release operator
 measure-evidence: tools
-	$(CARGO) test --test measure_evidence --no-run
-	scripts/with-testenv.sh $(CARGO) test --test measure_evidence -- --nocapture
+	$(CARGO) test $(MEASURE_FLAGS) --test measure_evidence --no-run
+	scripts/with-testenv.sh $(CARGO) test $(MEASURE_FLAGS) --test measure_evidence -- --nocapture
 
 ## bench: criterion benchmarks (collapse scaling, flow-log parse throughput, Parquet read
 ## throughput, `analyse` beside zcat), after the evidence fleet measurement (measure-evidence)
