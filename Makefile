@@ -4,8 +4,9 @@ CARGO ?= cargo
 
 .PHONY: test unit lint e2e lint-e2e bench bench-cli demo fmt crds chart release image measure-orgscan measure-evidence
 
-## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests
-test: lint unit e2e
+## test: everything CI runs — formatting, lints, unit + property tests, end-to-end tests, and
+## the demo (so the README's first command cannot break unnoticed)
+test: lint unit e2e demo
 
 unit:
 	$(CARGO) test --all-targets

@@ -3,7 +3,7 @@
 # analyse → plan → classify with the same binary the operator runs. No Kubernetes, no AWS.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${SGT_BIN:-$ROOT/target/debug/sg-tightener}
+BIN=${SGT_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/sg-tightener}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sg-tightener-demo.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 FIX=$ROOT/tests/fixtures

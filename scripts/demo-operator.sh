@@ -5,7 +5,7 @@
 # apply → revert, checking the group in AWS at each step.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-BIN=${SGT_BIN:-$ROOT/target/debug/sg-tightener}
+BIN=${SGT_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/sg-tightener}
 : "${KUBECTL:?run through scripts/with-testenv.sh}" "${AWS_ENDPOINT_URL:?run through scripts/with-testenv.sh}"
 PY="$("$ROOT/scripts/moto-venv.sh" --print 2>/dev/null)/bin/python"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/sg-tightener-demo.XXXXXX")

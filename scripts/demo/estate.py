@@ -2,7 +2,8 @@
 """Builds and inspects the demo estate in the AWS emulator (moto on 127.0.0.1 only).
 
   estate.py create            a VPC, the article's payments group (three /16 rules plus rules that
-                              must never be touched), an ENI in it, the bucket `demo-flow-logs`;
+                              must never be touched), an ENI in it, the bucket `demo-flow-logs` and
+                              the VPC's flow log of all traffic delivering to it;
                               prints `GROUP_ID ENI_ID ENI_IP` on stdout
   estate.py upload DIR        uploads DIR's files to the bucket under their relative paths
   estate.py rules GROUP_ID    prints the group's ingress rules, one per line
@@ -46,6 +47,12 @@ def create():
     s3 = client("s3")
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={
         "LocationConstraint": os.environ.get("AWS_REGION", "af-south-1")})
+    # the VPC's flow log of all traffic, delivering to the bucket: the operator checks that every
+    # in-scope interface is captured by one before it trusts the evidence
+    created = ec2.create_flow_logs(ResourceType="VPC", ResourceIds=[vpc], TrafficType="ALL",
+                                   LogDestinationType="s3", LogDestination=f"arn:aws:s3:::{BUCKET}")
+    if created.get("Unsuccessful") or not created.get("FlowLogIds"):
+        sys.exit(f"create_flow_logs on {vpc}: {created.get('Unsuccessful')}")
     print(group, eni_id, "10.100.1.10")
 
 
