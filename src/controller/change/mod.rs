@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod names;
 pub mod observe;
 pub mod revert;
+pub mod spec;
 pub mod store;
 
 use super::claims::Claims;

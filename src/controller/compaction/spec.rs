@@ -3,11 +3,9 @@
 //! planner's options. All pure.
 
 use crate::aws::GroupSelector;
-use crate::controller::tightening::spec::REPLAN_ANNOTATION;
+use crate::controller::change;
 use crate::crd::{SecurityGroupCompaction, SecurityGroupCompactionSpec};
-use crate::domain::plan::{hash_canonical, CompactOptions};
-use kube::ResourceExt;
-use serde_json::{json, Value};
+use crate::domain::plan::CompactOptions;
 
 /// Spec fields that are not plan inputs.
 const NOT_INPUTS: [&str; 3] = ["approved", "revert", "deletionPolicy"];
@@ -15,22 +13,13 @@ const NOT_INPUTS: [&str; 3] = ["approved", "revert", "deletionPolicy"];
 /// The hash of every plan input: the spec without `approved`, `revert`, `deletionPolicy`, plus
 /// the `sgtightener.io/replan` annotation.
 pub fn inputs_hash(object: &SecurityGroupCompaction) -> String {
-    let mut spec = serde_json::to_value(&object.spec).unwrap_or(Value::Null);
-    if let Some(map) = spec.as_object_mut() {
-        NOT_INPUTS.iter().for_each(|k| {
-            map.remove(*k);
-        });
-    }
-    let replan = object.annotations().get(REPLAN_ANNOTATION).cloned();
-    hash_canonical(&json!({ "spec": spec, "replan": replan }))
+    change::spec::inputs_hash(object, &object.spec, &NOT_INPUTS)
 }
 
 /// Checks the schema cannot express (or that a client skipping validation could send); the
 /// error names the field and its value.
 pub fn validate(spec: &SecurityGroupCompactionSpec) -> Result<(), String> {
-    if spec.groups.ids.is_empty() && spec.groups.tags.is_empty() && spec.groups.vpc_ids.is_empty() {
-        return Err("spec.groups: at least one of ids, tags, vpcIds must be set".into());
-    }
+    change::spec::check_groups(&spec.groups)?;
     if !(0.0..=1.0).contains(&spec.ratio) {
         return Err(format!("spec.ratio: {} is not within 0–1", spec.ratio));
     }
@@ -42,11 +31,7 @@ pub fn validate(spec: &SecurityGroupCompactionSpec) -> Result<(), String> {
 
 /// The AWS selector for `spec.groups`.
 pub fn selector(spec: &SecurityGroupCompactionSpec) -> GroupSelector {
-    GroupSelector {
-        ids: spec.groups.ids.clone(),
-        tags: spec.groups.tags.clone(),
-        vpc_ids: spec.groups.vpc_ids.clone(),
-    }
+    change::spec::selector(&spec.groups)
 }
 
 /// The planner's options (call [`validate`] first).
@@ -60,6 +45,7 @@ pub fn options(spec: &SecurityGroupCompactionSpec) -> CompactOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::{json, Value};
 
     fn object(spec: Value) -> SecurityGroupCompaction {
         serde_json::from_value(json!({
@@ -86,7 +72,7 @@ mod tests {
         assert_ne!(inputs_hash(&object(ratio)), plain);
         let mut annotated = object(base());
         annotated.metadata.annotations =
-            Some([(REPLAN_ANNOTATION.to_string(), "x".to_string())].into());
+            Some([(change::spec::REPLAN_ANNOTATION.to_string(), "x".to_string())].into());
         assert_ne!(inputs_hash(&annotated), plain);
     }
 

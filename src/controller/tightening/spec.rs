@@ -4,32 +4,23 @@
 
 use crate::aws::{EvidenceSource, GroupSelector};
 use crate::config::GoDuration;
+use crate::controller::change;
 use crate::crd::tightening::{Attribution, NoEvidencePolicy};
 use crate::crd::{SecurityGroupTightening, SecurityGroupTighteningSpec};
 use crate::domain::evidence::attribution::AttributionMode;
 use crate::domain::network::Destination;
-use crate::domain::plan::{hash_canonical, IacTag, NoEvidence, PlanOptions};
+use crate::domain::plan::{IacTag, NoEvidence, PlanOptions};
 use ipnet::Ipv4Net;
-use kube::ResourceExt;
-use serde_json::{json, Value};
 use std::time::Duration;
 
-/// The annotation whose every change forces a re-plan.
-pub const REPLAN_ANNOTATION: &str = "sgtightener.io/replan";
+pub use crate::controller::change::spec::REPLAN_ANNOTATION;
 /// Spec fields that are not plan inputs.
 const NOT_INPUTS: [&str; 4] = ["approved", "revert", "deletionPolicy", "diagnose"];
 
 /// The hash of every plan input: the spec without `approved`, `revert`, `deletionPolicy`,
 /// `diagnose`, plus the `sgtightener.io/replan` annotation.
 pub fn inputs_hash(object: &SecurityGroupTightening) -> String {
-    let mut spec = serde_json::to_value(&object.spec).unwrap_or(Value::Null);
-    if let Some(map) = spec.as_object_mut() {
-        NOT_INPUTS.iter().for_each(|k| {
-            map.remove(*k);
-        });
-    }
-    let replan = object.annotations().get(REPLAN_ANNOTATION).cloned();
-    hash_canonical(&json!({ "spec": spec, "replan": replan }))
+    change::spec::inputs_hash(object, &object.spec, &NOT_INPUTS)
 }
 
 /// Checks the schema cannot express; the error names the field and its value.
@@ -49,9 +40,7 @@ pub fn validate(spec: &SecurityGroupTighteningSpec) -> Result<(), String> {
         )
         .map_err(|error| format!("spec.evidence.cloudWatch.logFormat: {error}"))?;
     }
-    if spec.groups.ids.is_empty() && spec.groups.tags.is_empty() && spec.groups.vpc_ids.is_empty() {
-        return Err("spec.groups: at least one of ids, tags, vpcIds must be set".into());
-    }
+    change::spec::check_groups(&spec.groups)?;
     for (i, source) in e.additional_sources.iter().enumerate() {
         network_cidr(
             &format!("spec.evidence.additionalSources[{i}].cidr"),
@@ -188,17 +177,13 @@ pub fn evidence_source(spec: &SecurityGroupTighteningSpec) -> Option<EvidenceSou
 
 /// The AWS selector for `spec.groups`.
 pub fn selector(spec: &SecurityGroupTighteningSpec) -> GroupSelector {
-    GroupSelector {
-        ids: spec.groups.ids.clone(),
-        tags: spec.groups.tags.clone(),
-        vpc_ids: spec.groups.vpc_ids.clone(),
-    }
+    change::spec::selector(&spec.groups)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn object(spec: Value) -> SecurityGroupTightening {
         serde_json::from_value(json!({
